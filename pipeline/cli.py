@@ -1,0 +1,148 @@
+"""`clubpress`: argument parsing and progress only; the work is in the Dagster assets.
+
+Exit status: 0 the run completed (quarantined rows included), 1 it could not complete,
+2 the arguments (or the configuration file) cannot be used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from datetime import date
+from pathlib import Path
+
+from pipeline.config import ConfigError, load_config
+from pipeline.lib.readers import ExportError
+from pipeline.settings import PATHS
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Arguments that cannot be used; exit status 2."""
+
+
+def _month(text: str) -> str:
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", text):
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM, got {text!r}")
+    return text
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="clubpress", description="Monthly member-club editions from CRM exports."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="build one month's edition")
+    run.add_argument("--exports", type=Path, default=PATHS.sample_exports,
+                     help="folder of CRM exports (default: the bundled sample)")
+    run.add_argument("--out", type=Path, default=PATHS.output,
+                     help="where editions go (default: output/)")
+    run.add_argument("--month", type=_month, help="edition month YYYY-MM (default: the month after --as-of)")
+    run.add_argument("--as-of", type=_day, dest="as_of",
+                     help="data cut-off YYYY-MM-DD (default: today in the club's time zone)")
+    run.add_argument("--config", type=Path, help="club.yaml (default: the bundled one)")
+    run.add_argument("--warehouse", type=Path, default=PATHS.warehouse,
+                     help="DuckDB file (default: data/warehouse.duckdb)")
+
+    sample = commands.add_parser("sample", help="write a synthetic export folder")
+    sample.add_argument("--members", type=int, required=True)
+    sample.add_argument("--out", type=Path, required=True)
+    sample.add_argument("--seed", type=int, default=2026)
+    sample.add_argument("--as-of", type=_day, dest="as_of", default=date(2026, 11, 20),
+                        help="the sample's cut-off date (default 2026-11-20)")
+    sample.add_argument("--no-bad-rows", action="store_true",
+                        help="leave out the deliberately bad rows")
+
+    check = commands.add_parser("check", help="validate exports without running the job")
+    check.add_argument("--exports", type=Path, required=True)
+    check.add_argument("--as-of", type=_day, dest="as_of")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as error:
+        print(f"clubpress: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except ConfigError as error:
+        print(f"clubpress: configuration: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except ExportError as error:
+        print(f"clubpress: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("clubpress: interrupted; the previous edition is untouched", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _next_month(day: date) -> str:
+    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
+    return f"{year:04d}-{month:02d}"
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pipeline.run import run_edition  # Dagster loads only for commands that need it
+
+    if not args.exports.is_dir():
+        raise UsageError(f"--exports {args.exports}: not a folder")
+    config = load_config(args.config)
+    as_of = args.as_of or _today(config.timezone)
+    month = args.month or _next_month(as_of)
+    final = run_edition(
+        exports=args.exports.resolve(),
+        out=args.out.resolve(),
+        month=month,
+        as_of=as_of,
+        config_file=args.config.resolve() if args.config else None,
+        warehouse=args.warehouse.resolve(),
+    )
+    print(f"Edition ready: {final}")
+    print(f"Review site:   {final / 'index.html'}")
+    return EXIT_OK
+
+
+def _today(timezone: str) -> date:
+    from pipeline.lib.parse import today_in
+
+    return today_in(timezone)
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from pipeline.lib.sample import write_sample
+
+    if args.members < 1:
+        raise UsageError("--members must be at least 1")
+    counts = write_sample(
+        args.out, args.members, seed=args.seed, as_of=args.as_of, bad_rows=not args.no_bad_rows
+    )
+    for table, rows in counts.items():
+        print(f"{table:<13} {rows:>10,} rows")
+    print(f"Sample exports written to {args.out}")
+    return EXIT_OK
+
+
+def _check(args: argparse.Namespace) -> int:
+    from pipeline.lib.check import check_exports
+
+    if not args.exports.is_dir():
+        raise UsageError(f"--exports {args.exports}: not a folder")
+    return EXIT_OK if check_exports(args.exports, args.as_of, sys.stdout) else EXIT_FAILED
+
+
+COMMANDS = {"run": _run, "sample": _sample, "check": _check}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""Deliver: assemble the edition folder aside and move it into place when complete."""
+
+
+import shutil
+import time
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+from pipeline.defs.partitions import editions
+from pipeline.defs.resources import ClubPressSettings
+from pipeline.lib.edition import publish, run_record, write_json, write_table
+from pipeline.lib.ingest import Staged, file_sha256
+from pipeline.lib.progress import report
+from pipeline.lib.templating import render
+from pipeline.settings import PATHS
+
+
+def _inputs(settings: ClubPressSettings, staged: list[Staged]) -> list[dict]:
+    return [
+        {
+            "table": s.table,
+            "file": s.source,
+            "encoding": s.encoding,
+            "sha256": file_sha256(settings.exports / s.source),
+        }
+        for s in staged
+        if s.source
+    ]
+
+
+def _config_record(settings: ClubPressSettings) -> dict:
+    path = Path(settings.config_file) if settings.config_file else PATHS.default_config
+    return {"file": path.name, "sha256": file_sha256(path)}
+
+
+def quarantine_summary(quarantine: pd.DataFrame) -> list[dict]:
+    """Counts by table, action and reason (line numbers folded so like counts with like)."""
+    if quarantine.empty:
+        return []
+    kinds = quarantine.assign(reason=quarantine["reason"].str.replace(r"\d+", "N", regex=True))
+    grouped = kinds.groupby(["table", "action", "reason"], sort=True).size()
+    return [
+        {"table": t, "action": a, "reason": r, "count": int(n)}
+        for (t, a, r), n in grouped.items()
+    ]
+
+
+@dg.asset(
+    partitions_def=editions,
+    group_name="deliver",
+    deps=["warehouse"],
+    description="The edition folder OUT/YYYY-MM: tables, run.json and the review site, "
+    "built aside and moved into place only when complete.",
+)
+def edition(
+    context: dg.AssetExecutionContext,
+    settings: ClubPressSettings,
+    stg_members: Staged,
+    stg_transactions: Staged,
+    stg_complaints: Staged,
+    stg_contacts: Staged,
+    stg_events: Staged,
+) -> dg.MaterializeResult:
+    started = time.perf_counter()
+    month = context.partition_key[:7]
+    staged = [stg_members, stg_transactions, stg_complaints, stg_contacts, stg_events]
+    build = settings.build_dir(month)
+    if build.exists():
+        shutil.rmtree(build)  # left by a run that was stopped before it published
+    build.mkdir(parents=True)
+
+    quarantine = pd.concat([s.quarantine for s in staged], ignore_index=True)
+    write_table(quarantine, build / "tables", "quarantine")
+    reconciliation = {s.table: s.reconciliation() for s in staged}
+    record = run_record(
+        month,
+        settings.as_of_date(),
+        _inputs(settings, staged),
+        _config_record(settings),
+        reconciliation,
+        {f"ingest_{s.table}": s.seconds for s in staged},
+    )
+    write_json(build / "run.json", record)
+    (build / "index.html").write_text(
+        render(
+            "site/index.html.j2",
+            club=settings.club.club,
+            edition=month,
+            as_of=record["as_of"],
+            reconciliation=reconciliation,
+            sources={s.table: s.source for s in staged},
+            quarantine_rows=sum(c["rows_quarantined"] for c in reconciliation.values()),
+            dropped_values=int((quarantine["action"] == "value_dropped").sum()),
+            reasons=quarantine_summary(quarantine),
+            links=["run.json", "tables/quarantine.csv", "tables/quarantine.parquet"],
+        ),
+        encoding="utf-8",
+    )
+    final = settings.out / month
+    publish(build, final)
+    report("edition", f"{final} in {time.perf_counter() - started:.1f} s")
+    return dg.MaterializeResult(metadata={"path": str(final)})

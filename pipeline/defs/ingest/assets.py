@@ -1,0 +1,135 @@
+"""Ingest: one asset per export table, staged and checked, handed on as Parquet."""
+
+
+import time
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+from pipeline.defs.partitions import editions
+from pipeline.defs.resources import ClubPressSettings
+from pipeline.lib.ingest import Staged, ingest_table
+from pipeline.lib.progress import rate, report
+from pipeline.lib.schema import TABLES, Table
+from pipeline.lib.warehouse import load_tables
+
+RECONCILES = "rows_reconcile"
+
+
+def _ingest(settings: ClubPressSettings, table: Table, members: Staged | None) -> Staged:
+    started = time.perf_counter()
+    known = pd.Index(members.frame["member_id"]) if members is not None else None
+    staged = ingest_table(settings.exports, table, known, settings.as_of_date())
+    seconds = time.perf_counter() - started
+    staged.seconds = seconds
+    if staged.source is None:
+        report("ingest", f"{table.name}: no export, treated as no data")
+    else:
+        counts = staged.reconciliation()
+        report(
+            "ingest",
+            f"{table.name}: {rate(staged.rows_read, seconds, 'rows read')}, "
+            f"{counts['rows_loaded']:,} loaded, {counts['rows_quarantined']:,} quarantined",
+        )
+    return staged
+
+
+def _outputs(staged: Staged):
+    counts = staged.reconciliation()
+    yield dg.Output(
+        staged,
+        metadata={
+            "source": staged.source or "(no file)",
+            "encoding": staged.encoding or "",
+            **counts,
+            "values_dropped": int((staged.quarantine["action"] == "value_dropped").sum()),
+        },
+    )
+    balanced = counts["rows_read"] == counts["rows_loaded"] + counts["rows_quarantined"]
+    yield dg.AssetCheckResult(
+        check_name=RECONCILES,
+        passed=balanced,
+        metadata=counts,
+        description="rows_read = rows_loaded + rows_quarantined",
+    )
+
+
+def _check_specs(name: str) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(
+            RECONCILES,
+            asset=name,
+            blocking=True,
+            description="Every record read is either loaded or quarantined.",
+        )
+    ]
+
+
+@dg.asset(
+    partitions_def=editions,
+    group_name="ingest",
+    check_specs=_check_specs("stg_members"),
+    description="Members export, typed and normalised; unusable rows quarantined.",
+)
+def stg_members(settings: ClubPressSettings):
+    yield from _outputs(_ingest(settings, TABLES["members"], None))
+
+
+def _member_table_asset(table_name: str) -> dg.AssetsDefinition:
+    name = f"stg_{table_name}"
+
+    @dg.asset(
+        name=name,
+        partitions_def=editions,
+        group_name="ingest",
+        check_specs=_check_specs(name),
+        description=f"{table_name.capitalize()} export, typed; rows for unknown members checked.",
+    )
+    def _asset(settings: ClubPressSettings, stg_members: Staged):
+        yield from _outputs(_ingest(settings, TABLES[table_name], stg_members))
+
+    return _asset
+
+
+stg_transactions = _member_table_asset("transactions")
+stg_complaints = _member_table_asset("complaints")
+stg_contacts = _member_table_asset("contacts")
+
+
+@dg.asset(
+    partitions_def=editions,
+    group_name="ingest",
+    check_specs=_check_specs("stg_events"),
+    description="Club events for the newsletter.",
+)
+def stg_events(settings: ClubPressSettings):
+    yield from _outputs(_ingest(settings, TABLES["events"], None))
+
+
+STAGED_ASSETS = [stg_members, stg_transactions, stg_complaints, stg_contacts, stg_events]
+
+
+@dg.asset(
+    partitions_def=editions,
+    group_name="ingest",
+    description="Loads the staged tables and the quarantine into the DuckDB warehouse, "
+    "in one transaction (the only step that writes it).",
+)
+def warehouse(
+    settings: ClubPressSettings,
+    stg_members: Staged,
+    stg_transactions: Staged,
+    stg_complaints: Staged,
+    stg_contacts: Staged,
+    stg_events: Staged,
+) -> dg.MaterializeResult:
+    started = time.perf_counter()
+    staged = [stg_members, stg_transactions, stg_complaints, stg_contacts, stg_events]
+    tables = {("staging", f"stg_{s.table}"): (f"staging/stg_{s.table}", s.frame) for s in staged}
+    quarantine = pd.concat([s.quarantine for s in staged], ignore_index=True)
+    tables[("audit", "quarantine")] = ("staging/quarantine", quarantine)
+    counts = load_tables(Path(settings.warehouse), tables)
+    report("warehouse", f"{sum(counts.values()):,} rows into {settings.warehouse} "
+           f"in {time.perf_counter() - started:.1f} s")
+    return dg.MaterializeResult(metadata={**counts, "path": settings.warehouse})

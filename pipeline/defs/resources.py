@@ -1,0 +1,101 @@
+"""The run's settings as a Dagster resource, and the Parquet hand-over between steps.
+
+Steps never share a DuckDB connection: each step's result goes to Parquet in the run's
+work folder (`ParquetIOManager`) and one step alone writes the warehouse, so Dagster's
+multiprocess (or Kubernetes) executors never meet a DuckDB lock.
+"""
+
+
+import json
+import shutil
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+
+from pipeline.config import ClubConfig, load_config
+from pipeline.lib.ingest import Staged
+from pipeline.settings import PATHS
+
+
+class ClubPressSettings(dg.ConfigurableResource):
+    """Where the exports are, where the edition goes, and the data cut-off."""
+
+    exports_dir: str = str(PATHS.sample_exports)
+    out_dir: str = str(PATHS.output)
+    warehouse: str = str(PATHS.warehouse)
+    config_file: str = ""
+    as_of: str = ""  # YYYY-MM-DD; blank = today in the club's time zone
+
+    @property
+    def exports(self) -> Path:
+        return Path(self.exports_dir)
+
+    @property
+    def out(self) -> Path:
+        return Path(self.out_dir)
+
+    @cached_property
+    def club(self) -> ClubConfig:
+        return load_config(Path(self.config_file) if self.config_file else None)
+
+    def as_of_date(self) -> date:
+        if self.as_of:
+            return date.fromisoformat(self.as_of)
+        return pd.Timestamp.now(tz=self.club.timezone).date()
+
+    def build_dir(self, edition: str) -> Path:
+        """The edition is assembled here and moved to `out/<edition>` when complete."""
+        return self.out / ".build" / edition
+
+
+class ParquetIOManager(dg.ConfigurableIOManager):
+    """Stores each step's tables as Parquet under `base_dir/<partition>/<asset>/`."""
+
+    base_dir: str = str(PATHS.output / ".work")
+
+    def _dir(self, context: dg.OutputContext | dg.InputContext) -> Path:
+        partition = context.partition_key if context.has_partition_key else "all"
+        return Path(self.base_dir) / partition / "_".join(context.asset_key.path)
+
+    def handle_output(self, context: dg.OutputContext, obj) -> None:
+        folder = self._dir(context)
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        if isinstance(obj, Staged):
+            obj.frame.to_parquet(folder / "rows.parquet", index=False)
+            obj.quarantine.to_parquet(folder / "quarantine.parquet", index=False)
+            meta = {
+                "kind": "staged",
+                "table": obj.table,
+                "rows_read": obj.rows_read,
+                "source": obj.source,
+                "encoding": obj.encoding,
+                "seconds": obj.seconds,
+            }
+        elif isinstance(obj, pd.DataFrame):
+            obj.to_parquet(folder / "rows.parquet", index=False)
+            meta = {"kind": "frame"}
+        else:
+            meta = {"kind": "json", "value": obj}
+        (folder / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+
+    def load_input(self, context: dg.InputContext):
+        folder = self._dir(context)
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        if meta["kind"] == "staged":
+            return Staged(
+                meta["table"],
+                pd.read_parquet(folder / "rows.parquet"),
+                pd.read_parquet(folder / "quarantine.parquet"),
+                meta["rows_read"],
+                meta["source"],
+                meta["encoding"],
+                meta["seconds"],
+            )
+        if meta["kind"] == "frame":
+            return pd.read_parquet(folder / "rows.parquet")
+        return meta["value"]

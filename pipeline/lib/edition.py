@@ -1,0 +1,81 @@
+"""The edition folder: tables, run.json, and the atomic move into place."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+from datetime import date
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+VERSIONED = ("clubpress", "dagster", "duckdb", "pandas", "pyarrow", "jinja2", "weasyprint")
+
+
+def write_table(frame: pd.DataFrame, tables_dir: Path, name: str) -> dict[str, str]:
+    """`tables/<name>.csv` (UTF-8 with BOM, so spreadsheets show Chinese) and `.parquet`."""
+    tables_dir.mkdir(parents=True, exist_ok=True)
+    csv_path = tables_dir / f"{name}.csv"
+    frame.to_csv(csv_path, index=False, encoding="utf-8-sig", lineterminator="\n")
+    frame.to_parquet(tables_dir / f"{name}.parquet", index=False)
+    return {"csv": csv_path.name, "parquet": f"{name}.parquet"}
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for package in VERSIONED:
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def run_record(
+    edition: str,
+    as_of: date,
+    inputs: list[dict],
+    config: dict,
+    reconciliation: dict[str, dict[str, int]],
+    timings: dict[str, float],
+) -> dict:
+    """The contents of run.json (no personal data: counts, hashes and versions only)."""
+    return {
+        "edition": edition,
+        "as_of": as_of.isoformat(),
+        "inputs": inputs,
+        "config": config,
+        "versions": versions(),
+        "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
+        "reconciliation": reconciliation,
+    }
+
+
+def write_json(path: Path, document: dict) -> None:
+    path.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def publish(build: Path, final: Path) -> None:
+    """Move a complete edition into place; the previous one stays until the new one is in.
+
+    A directory cannot be renamed over a non-empty one, so the old edition is first
+    renamed aside, the new one renamed in, and only then is the old one removed.
+    """
+    final.parent.mkdir(parents=True, exist_ok=True)
+    retired = final.with_name(f".{final.name}.previous")
+    if retired.exists() and not final.exists():
+        os.replace(retired, final)  # an earlier publish was cut off between its renames
+    if retired.exists():
+        shutil.rmtree(retired)
+    if final.exists():
+        os.replace(final, retired)
+    os.replace(build, final)
+    if retired.exists():
+        shutil.rmtree(retired)
+    try:
+        build.parent.rmdir()  # the `.build` folder, when no other edition is being built
+    except OSError:
+        pass

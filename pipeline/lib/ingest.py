@@ -1,0 +1,327 @@
+"""Staging: typed, normalised tables from raw export text, and the quarantine.
+
+`stage` turns a `RawTable` into the rows that can be used and a quarantine entry for
+every row that cannot (`row_quarantined`) and every optional value that had to be
+blanked (`value_dropped`). It never drops anything silently:
+`rows_read == rows_loaded + rows_quarantined` holds for every table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.lib.parse import bad_value_reason, parse_column
+from pipeline.lib.readers import (
+    LINE_COLUMN,
+    PROBLEM_COLUMN,
+    ExportError,
+    RawTable,
+    find_export,
+    load_mapping,
+    read_export,
+)
+from pipeline.lib.schema import Column, Table
+
+QUARANTINE_COLUMNS = ["table", "file", "line", "column", "value", "reason", "action"]
+ROW_QUARANTINED = "row_quarantined"
+VALUE_DROPPED = "value_dropped"
+COLUMN_IGNORED = "column_ignored"
+MAX_VALUE_CHARS = 200
+SOURCE_COLUMNS = ["source_file", "source_line"]
+DEFAULT_CONSENT = {"consent_post": True, "consent_email": False, "consent_sms": False}
+DEFAULT_FALSE = ("birth_lunar_leap", "do_not_contact", "deceased")
+
+
+@dataclass
+class Staged:
+    """One table after staging: the usable rows, the quarantine and the counts."""
+
+    table: str
+    frame: pd.DataFrame
+    quarantine: pd.DataFrame
+    rows_read: int
+    source: str | None  # file name, None when the export has no such file
+    encoding: str | None = None
+    seconds: float = 0.0  # time taken to read and stage
+
+    @property
+    def rows_loaded(self) -> int:
+        return len(self.frame)
+
+    @property
+    def rows_quarantined(self) -> int:
+        rows = self.quarantine[self.quarantine["action"] == ROW_QUARANTINED]
+        return int(rows["line"].nunique())
+
+    def reconciliation(self) -> dict[str, int]:
+        return {
+            "rows_read": self.rows_read,
+            "rows_loaded": self.rows_loaded,
+            "rows_quarantined": self.rows_quarantined,
+        }
+
+
+def empty_quarantine() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "table": pd.Series([], dtype="string"),
+            "file": pd.Series([], dtype="string"),
+            "line": pd.Series([], dtype="int64"),
+            "column": pd.Series([], dtype="string"),
+            "value": pd.Series([], dtype="string"),
+            "reason": pd.Series([], dtype="string"),
+            "action": pd.Series([], dtype="string"),
+        }
+    )
+
+
+def empty_staged_frame(table: Table) -> pd.DataFrame:
+    """The staged columns with no rows, for an optional export that is absent."""
+    columns = {c.staged_name: pd.Series([], dtype=_STAGED_DTYPES[c.kind]) for c in table.columns}
+    if table.extra_columns:
+        columns["extra"] = pd.Series([], dtype="string")
+    if table.member_ref_optional:
+        columns["is_known_member"] = pd.Series([], dtype="bool")
+    columns["source_line"] = pd.Series([], dtype="int64")
+    return pd.DataFrame(columns)
+
+
+_STAGED_DTYPES = {
+    "text": "string", "id": "string", "enum": "string", "gender": "string",
+    "email": "string", "phone": "string", "postcode": "string",
+    "date": "datetime64[us]", "timestamp": "datetime64[us]",
+    "bool": "boolean", "money": "Float64", "int": "Int64",
+}
+
+
+class _Problems:
+    """Collects quarantine entries as arrays, one block per rule."""
+
+    def __init__(self, raw: RawTable):
+        self.raw = raw
+        self.blocks: list[pd.DataFrame] = []
+        self.quarantined = pd.Series(False, index=raw.frame.index)
+
+    def _header(self, column: str | None) -> str | None:
+        return self.raw.headers.get(column, column) if column else None
+
+    def add(self, mask: pd.Series, column: str | None, values, reason, action: str) -> None:
+        if action == ROW_QUARANTINED:
+            mask = mask & ~self.quarantined  # one entry per row: the first reason found
+            self.quarantined |= mask
+        if not mask.any():
+            return
+        lines = self.raw.frame.loc[mask, LINE_COLUMN]
+        count = len(lines)
+        if isinstance(values, pd.Series):
+            values = values[mask].astype("string").str.slice(0, MAX_VALUE_CHARS)
+        else:
+            values = [values] * count
+        if isinstance(reason, pd.Series):
+            reason = reason[mask].astype("string")
+        else:
+            reason = [reason] * count
+        self.blocks.append(
+            pd.DataFrame(
+                {
+                    "table": self.raw.table.name,
+                    "file": self.raw.path.name,
+                    "line": lines.to_numpy(),
+                    "column": self._header(column),
+                    "value": pd.Series(values, dtype="string").to_numpy(),
+                    "reason": pd.Series(reason, dtype="string").to_numpy(),
+                    "action": action,
+                }
+            )
+        )
+
+    def ignored_headers(self) -> None:
+        for position, header, why in self.raw.ignored_headers:
+            self.blocks.append(
+                pd.DataFrame(
+                    {
+                        "table": [self.raw.table.name],
+                        "file": [self.raw.path.name],
+                        "line": [1],
+                        "column": [header or f"column {position + 1}"],
+                        "value": [header],
+                        "reason": [f"header ignored: {why}"],
+                        "action": [COLUMN_IGNORED],
+                    }
+                )
+            )
+
+    def frame(self) -> pd.DataFrame:
+        if not self.blocks:
+            return empty_quarantine()
+        result = pd.concat(self.blocks, ignore_index=True).astype(empty_quarantine().dtypes)
+        return result.sort_values(["line", "action"], kind="stable", ignore_index=True)
+
+
+def stage(
+    raw: RawTable, known_members: pd.Index | None = None, as_of: date | None = None
+) -> Staged:
+    """Type, normalise and check one table; see the module docstring.
+
+    `known_members` are the loaded member ids (for tables that refer to members);
+    `as_of` is the data cut-off: a birth date after it is dropped.
+    """
+    table, frame = raw.table, raw.frame
+    problems = _Problems(raw)
+    problems.ignored_headers()
+    problems.add(frame[PROBLEM_COLUMN].notna(), None, "", frame[PROBLEM_COLUMN], ROW_QUARANTINED)
+
+    staged: dict[str, pd.Series] = {}
+    for column in table.columns:
+        staged[column.staged_name] = _stage_column(frame, column, problems, as_of)
+    _check_key(table, frame, staged, problems)
+    if table.member_ref and known_members is not None:
+        staged.update(_check_member_ref(table, staged, known_members, problems))
+
+    keep = ~problems.quarantined
+    result = pd.DataFrame({name: values[keep] for name, values in staged.items()})
+    if table.extra_columns:
+        result["extra"] = _extra_json(frame[keep])
+    result["source_line"] = frame.loc[keep, LINE_COLUMN].astype("int64")
+    result = _apply_defaults(table, result).reset_index(drop=True)
+    dropped = problems.frame()
+    dropped = dropped[
+        (dropped["action"] != VALUE_DROPPED) | ~dropped["line"].isin(_quarantined_lines(dropped))
+    ]
+    return Staged(
+        table.name, result, dropped.reset_index(drop=True), len(frame), raw.path.name, raw.encoding
+    )
+
+
+def _quarantined_lines(quarantine: pd.DataFrame) -> pd.Series:
+    return quarantine.loc[quarantine["action"] == ROW_QUARANTINED, "line"]
+
+
+def _stage_column(
+    frame: pd.DataFrame, column: Column, problems: _Problems, as_of: date | None
+) -> pd.Series:
+    if column.name not in frame:
+        return pd.Series(pd.NA, index=frame.index, dtype=_STAGED_DTYPES[column.kind])
+    raw = frame[column.name]
+    parsed = parse_column(raw, column.kind, column.name, column.choices)
+    reason = bad_value_reason(column.kind, column.name, column.choices)
+    if column.required:
+        missing = parsed.values.isna() & ~parsed.bad
+        problems.add(missing, column.name, raw, f"{column.name}: required value is blank", ROW_QUARANTINED)
+        problems.add(parsed.bad, column.name, raw, reason, ROW_QUARANTINED)
+    else:
+        problems.add(parsed.bad, column.name, raw, reason, VALUE_DROPPED)
+    values = parsed.values
+    if column.name == "birth_date" and as_of is not None:
+        values = _drop_future_births(frame, values, problems, as_of)
+    return values.astype(_STAGED_DTYPES[column.kind])
+
+
+def _drop_future_births(
+    frame: pd.DataFrame, values: pd.Series, problems: _Problems, as_of: date
+) -> pd.Series:
+    """A birth date after the data cut-off cannot be right."""
+    future = values.notna() & (values > pd.Timestamp(as_of))
+    reason = f"birth_date: after the data cut-off {as_of.isoformat()}"
+    problems.add(future, "birth_date", frame["birth_date"], reason, VALUE_DROPPED)
+    return values.mask(future)
+
+
+def _check_key(table: Table, frame: pd.DataFrame, staged: dict, problems: _Problems) -> None:
+    """Duplicate keys after the first usable row are quarantined, naming the first line."""
+    if table.key is None:
+        return
+    key = staged[table.key].where(~problems.quarantined)
+    duplicated = key.notna() & key.duplicated(keep="first")
+    if not duplicated.any():
+        return
+    first_lines = (
+        pd.DataFrame({"key": key, "line": frame[LINE_COLUMN]})
+        .dropna()
+        .drop_duplicates("key")
+        .set_index("key")["line"]
+    )
+    reason = (
+        f"{table.key}: duplicate of line "
+        + key[duplicated].map(first_lines).astype("Int64").astype("string")
+        + " (the first is kept)"
+    )
+    problems.add(duplicated, table.key, frame[table.key], reason.reindex(key.index), ROW_QUARANTINED)
+
+
+def _check_member_ref(
+    table: Table, staged: dict, known_members: pd.Index, problems: _Problems
+) -> dict[str, pd.Series]:
+    """Rows must name a loaded member, except where the table allows unknown members."""
+    member = staged[table.member_ref]
+    known = member.isin(known_members).fillna(False).astype(bool)
+    if table.member_ref_optional:
+        return {"is_known_member": known}
+    unknown = member.notna() & ~known
+    reason = f"{table.member_ref}: not a loaded member"
+    problems.add(unknown, table.member_ref, member, reason, ROW_QUARANTINED)
+    return {}
+
+
+def _extra_json(frame: pd.DataFrame) -> pd.Series:
+    """Unknown member columns as one JSON object per row, for `member.extra[...]`."""
+    extra = [c for c in frame.columns if c.startswith("extra:")]
+    if not extra:
+        return pd.Series("{}", index=frame.index, dtype="string")
+    names = [c.removeprefix("extra:") for c in extra]
+    values = frame[extra].astype(object).where(frame[extra].notna(), "").to_numpy()
+    encoded = [json.dumps(dict(zip(names, row)), ensure_ascii=False) for row in values]
+    return pd.Series(encoded, index=frame.index, dtype="string")
+
+
+def _apply_defaults(table: Table, frame: pd.DataFrame) -> pd.DataFrame:
+    """Contract defaults: solar calendar, zh-CN, post consent unless refused, flags false."""
+    if table.name != "members":
+        return frame
+    frame["birth_calendar"] = frame["birth_calendar"].fillna("solar")
+    frame["language"] = frame["language"].fillna("zh-CN")
+    for name, default in DEFAULT_CONSENT.items():
+        column = table.column(name).staged_name
+        frame[column] = frame[column].fillna(default).astype(bool)
+    for name in DEFAULT_FALSE:
+        column = table.column(name).staged_name
+        frame[column] = frame[column].fillna(False).astype(bool)
+    frame["salutation"] = frame["gender"].map({"M": "mr", "F": "ms"}).fillna("neutral")
+    return frame
+
+
+def missing_table(table: Table) -> Staged:
+    """An optional export that is not in the folder: no rows, nothing to quarantine."""
+    return Staged(table.name, empty_staged_frame(table), empty_quarantine(), 0, None)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+
+
+def ingest_table(
+    exports: Path,
+    table: Table,
+    known_members: pd.Index | None = None,
+    as_of: date | None = None,
+) -> Staged:
+    """Find, read and stage one table of an exports folder (`ExportError` if unusable)."""
+    mapping = load_mapping(exports).get(table.name)
+    path = find_export(exports, table, mapping)
+    if path is None:
+        if table.required_file:
+            raise ExportError(f"{exports}: no {table.name} export (expected {table.name}.csv or .xlsx)")
+        return missing_table(table)
+    return stage(read_export(path, table, mapping), known_members, as_of)

@@ -1,0 +1,313 @@
+"""Value parsers for CRM exports, vectorised over pandas Series of raw strings.
+
+Every parser takes the raw text column and returns a `Parsed` pair: the typed values
+and a mask of cells that held text which could not be understood (blank cells are
+never bad; they are simply missing). The caller decides whether a bad cell drops the
+value or quarantines the row.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import phonenumbers
+
+# Full-width ASCII (U+FF01..U+FF5E) and the ideographic space, as CRMs fed by Chinese
+# input methods write digits and punctuation.
+_FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+_BLANK_RE = r"^\s*$"
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+_EARLIEST = pd.Timestamp("1900-01-01")
+_LATEST = pd.Timestamp("2100-12-31")
+
+_DATE_RE = (
+    r"^(?P<year>\d{4})\s*[-/.年]\s*(?P<month>\d{1,2})\s*[-/.月]\s*(?P<day>\d{1,2})\s*[日号]?"
+    r"(?:[ T]+(?P<hour>\d{1,2})[:：](?P<minute>\d{1,2})(?:[:：](?P<second>\d{1,2})(?:\.\d+)?)?)?$"
+)
+_COMPACT_RE = r"^(?P<year>\d{4})(?P<month>\d{2})(?P<day>\d{2})$"
+_SERIAL_RE = r"^\d{3,5}(?:\.\d+)?$"
+
+_TRUE = {"true", "t", "yes", "y", "1", "是", "对", "有", "√", "✓", "同意"}
+_FALSE = {"false", "f", "no", "n", "0", "否", "不", "无", "×", "✗", "不同意"}
+_GENDER = {
+    "m": "M", "male": "M", "男": "M", "先生": "M", "男性": "M",
+    "f": "F", "female": "F", "女": "F", "女士": "F", "女性": "F", "小姐": "F",
+}
+ENUM_SYNONYMS: dict[str, dict[str, str]] = {
+    "birth_calendar": {
+        "solar": "solar", "gregorian": "solar", "公历": "solar", "阳历": "solar", "新历": "solar",
+        "lunar": "lunar", "农历": "lunar", "阴历": "lunar", "旧历": "lunar", "農曆": "lunar",
+        "陰曆": "lunar",
+    },
+    "language": {
+        "zh-cn": "zh-CN", "zh_cn": "zh-CN", "zh": "zh-CN", "zh-hans": "zh-CN", "简体": "zh-CN",
+        "简体中文": "zh-CN", "中文": "zh-CN",
+        "zh-tw": "zh-TW", "zh_tw": "zh-TW", "zh-hk": "zh-TW", "zh-hant": "zh-TW", "繁体": "zh-TW",
+        "繁體": "zh-TW", "繁体中文": "zh-TW", "繁體中文": "zh-TW",
+        "en": "en", "en-us": "en", "en-gb": "en", "english": "en", "英文": "en", "英语": "en",
+    },
+    "preferred_channel": {
+        "post": "post", "mail": "post", "letter": "post", "邮寄": "post", "信件": "post",
+        "纸质": "post", "email": "email", "e-mail": "email", "邮件": "email",
+        "电子邮件": "email", "sms": "sms", "短信": "sms", "text": "sms",
+    },
+    "status": {
+        "open": "open", "待处理": "open", "处理中": "open", "未解决": "open",
+        "resolved": "resolved", "已解决": "resolved", "closed": "closed", "已关闭": "closed",
+        "关闭": "closed", "已结案": "closed", "reopened": "reopened", "重新打开": "reopened",
+        "重开": "reopened",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Parsed:
+    values: pd.Series
+    bad: pd.Series  # bool: the cell held text that is not a valid value
+
+
+def to_halfwidth(text: pd.Series) -> pd.Series:
+    """Full-width digits, letters and punctuation to ASCII; the ideographic space to a space."""
+    return text.str.translate(_FULLWIDTH)
+
+
+def clean_text(raw: pd.Series) -> pd.Series:
+    """Trim (including ideographic spaces); blank cells become missing."""
+    text = raw.astype("string").str.strip(" \t\r\n\u3000\u00a0")
+    return text.mask(text == "")
+
+
+def _normalised(raw: pd.Series) -> pd.Series:
+    return clean_text(to_halfwidth(raw.astype("string")))
+
+
+def parse_text(raw: pd.Series) -> Parsed:
+    values = clean_text(raw)
+    return Parsed(values, pd.Series(False, index=raw.index))
+
+
+def parse_id(raw: pd.Series) -> Parsed:
+    """Identifiers: half-width, trimmed, kept as text (leading zeros matter)."""
+    values = _normalised(raw)
+    return Parsed(values, pd.Series(False, index=raw.index))
+
+
+def _components_to_timestamp(parts: pd.DataFrame) -> pd.Series:
+    numbers = parts.apply(pd.to_numeric, errors="coerce")
+    for column in ("hour", "minute", "second"):
+        if column not in numbers:
+            numbers[column] = 0
+        numbers[column] = numbers[column].fillna(0)
+    return pd.to_datetime(
+        numbers[["year", "month", "day", "hour", "minute", "second"]], errors="coerce"
+    )
+
+
+def parse_timestamp(raw: pd.Series) -> Parsed:
+    """Dates and timestamps in every form CRMs export.
+
+    ISO (`1990-05-03`, with an optional time), `1990/5/3`, `1990.5.3`, `19900503`,
+    `1990年5月3日`, and Excel serial day numbers (1900 date system). Impossible dates
+    (2023-02-30) and years outside 1900..2100 are bad.
+    """
+    text = _normalised(raw)
+    result = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]")
+    present = text.notna()
+    if not present.any():
+        return Parsed(result, present)
+    candidates = text[present]
+    for pattern in (_DATE_RE, _COMPACT_RE):
+        pending = result.loc[candidates.index].isna()
+        todo = candidates[pending.to_numpy()]
+        if todo.empty:
+            break
+        parts = todo.str.extract(pattern)
+        matched = parts["year"].notna()
+        if matched.any():
+            stamps = _components_to_timestamp(parts[matched])
+            result.loc[stamps.index] = stamps.astype("datetime64[us]")
+    pending = candidates[result.loc[candidates.index].isna().to_numpy()]
+    serial = pending[pending.str.fullmatch(_SERIAL_RE).fillna(False).astype(bool)]
+    if not serial.empty:
+        days = serial.astype(float)
+        result.loc[serial.index] = (_EXCEL_EPOCH + pd.to_timedelta(days, unit="D")).astype(
+            "datetime64[us]"
+        ).dt.round("s")
+    in_range = result.between(_EARLIEST, _LATEST)
+    result = result.where(in_range)
+    return Parsed(result, present & result.isna())
+
+
+def parse_date(raw: pd.Series) -> Parsed:
+    """As `parse_timestamp`, keeping the calendar date only."""
+    parsed = parse_timestamp(raw)
+    return Parsed(parsed.values.dt.normalize(), parsed.bad)
+
+
+def parse_bool(raw: pd.Series) -> Parsed:
+    """true/false, 1/0, yes/no, 是/否 (and a few more) to a nullable boolean."""
+    key = _normalised(raw).str.lower()
+    values = pd.Series(pd.NA, index=raw.index, dtype="boolean")
+    values[key.isin(_TRUE).fillna(False).astype(bool)] = True
+    values[key.isin(_FALSE).fillna(False).astype(bool)] = False
+    return Parsed(values, key.notna() & values.isna())
+
+
+def parse_gender(raw: pd.Series) -> Parsed:
+    """M/F, 男/女, 先生/女士 and English words to `M` or `F`."""
+    key = _normalised(raw).str.lower()
+    values = key.map(_GENDER).astype("string")
+    return Parsed(values, key.notna() & values.isna())
+
+
+def parse_enum(raw: pd.Series, column: str, choices: tuple[str, ...]) -> Parsed:
+    """Canonical values or their Chinese/English synonyms, case-insensitive."""
+    synonyms = {c.lower(): c for c in choices} | ENUM_SYNONYMS.get(column, {})
+    key = _normalised(raw).str.lower()
+    values = key.map(synonyms).astype("string")
+    return Parsed(values, key.notna() & values.isna())
+
+
+_MONEY_CLEAN_RE = r"[¥￥$]|CNY|RMB|元|\s"
+_MONEY_RE = r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$"
+
+
+def parse_money(raw: pd.Series) -> Parsed:
+    """Amounts in CNY: currency signs, 元, thousands separators; `(12.50)` is negative."""
+    text = _normalised(raw)
+    negative = text.str.fullmatch(r"\(.*\)").fillna(False).astype(bool)
+    text = text.str.replace(r"^\((.*)\)$", r"\1", regex=True)
+    text = text.str.replace(_MONEY_CLEAN_RE, "", regex=True, case=False)
+    valid = text.str.fullmatch(_MONEY_RE).fillna(False).astype(bool)
+    amounts = pd.to_numeric(text.where(valid).str.replace(",", "", regex=False), errors="coerce")
+    amounts = amounts.astype("Float64").where(~negative, -amounts)
+    return Parsed(amounts.round(2), text.notna() & amounts.isna())
+
+
+def parse_int(raw: pd.Series, low: int | None = None, high: int | None = None) -> Parsed:
+    """Whole numbers (`4`, `4.0`), optionally within [low, high]."""
+    text = _normalised(raw)
+    numbers = pd.to_numeric(text, errors="coerce")
+    whole = numbers.notna() & (numbers == np.floor(numbers))
+    if low is not None:
+        whole &= numbers >= low
+    if high is not None:
+        whole &= numbers <= high
+    values = numbers.where(whole).astype("Int64")
+    return Parsed(values, text.notna() & values.isna())
+
+
+_EMAIL_RE = r"^[A-Za-z0-9._%+'\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}$"
+
+
+def parse_email(raw: pd.Series) -> Parsed:
+    """A plausible address (one @, a dotted domain, no spaces); the domain lower-cased."""
+    text = _normalised(raw)
+    valid = text.str.fullmatch(_EMAIL_RE).fillna(False).astype(bool)
+    local = text.str.rsplit("@", n=1).str[0]
+    domain = text.str.rsplit("@", n=1).str[-1].str.lower()
+    values = (local + "@" + domain).where(valid)
+    return Parsed(values, text.notna() & ~valid)
+
+
+_MAINLAND_MOBILE_RE = r"^(?:\+?0{0,2}86)?(1[3-9]\d{9})$"
+
+
+def _e164(number: str, region: str) -> str | None:
+    try:
+        parsed = phonenumbers.parse(number, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def parse_phone(raw: pd.Series, region: str = "CN") -> Parsed:
+    """Phone numbers to E.164 (+86 by default). Full-width digits, spaces, dashes accepted.
+
+    Mainland mobiles take a vectorised fast path; anything else (landlines, Hong Kong,
+    foreign numbers) goes through `phonenumbers`, once per distinct value.
+    """
+    text = _normalised(raw)
+    compact = text.str.replace(r"[\s\-().]", "", regex=True)
+    mobile = compact.str.extract(_MAINLAND_MOBILE_RE)[0]
+    values = ("+86" + mobile).astype("string")
+    others = compact[compact.notna() & mobile.isna()]
+    if not others.empty:
+        lookup = {value: _e164(value, region) for value in others.unique()}
+        values.loc[others.index] = others.map(lookup).astype("string")
+    return Parsed(values, text.notna() & values.isna())
+
+
+_POSTCODE_RE = r"^\d{6}$"
+
+
+def parse_postcode(raw: pd.Series) -> Parsed:
+    """Mainland postal codes: six digits (a leading apostrophe from Excel is dropped)."""
+    text = _normalised(raw).str.lstrip("'")
+    valid = text.str.fullmatch(_POSTCODE_RE).fillna(False).astype(bool)
+    return Parsed(text.where(valid), text.notna() & ~valid)
+
+
+def parse_column(raw: pd.Series, kind: str, column: str, choices: tuple[str, ...] = ()) -> Parsed:
+    """Dispatch on the column kind declared in `schema.py`."""
+    match kind:
+        case "text":
+            return parse_text(raw)
+        case "id":
+            return parse_id(raw)
+        case "date":
+            return parse_date(raw)
+        case "timestamp":
+            return parse_timestamp(raw)
+        case "bool":
+            return parse_bool(raw)
+        case "gender":
+            return parse_gender(raw)
+        case "enum":
+            return parse_enum(raw, column, choices)
+        case "money":
+            return parse_money(raw)
+        case "int":
+            return parse_int(raw, *_INT_BOUNDS.get(column, (None, None)))
+        case "email":
+            return parse_email(raw)
+        case "phone":
+            return parse_phone(raw)
+        case "postcode":
+            return parse_postcode(raw)
+    raise ValueError(f"unknown column kind {kind!r} for {column}")
+
+
+_INT_BOUNDS = {"satisfaction": (1, 5)}
+
+_REASONS = {
+    "date": "not a valid date",
+    "timestamp": "not a valid date or time",
+    "bool": "not a yes/no value",
+    "gender": "not a gender (M/F/男/女/先生/女士)",
+    "enum": "not one of {choices}",
+    "money": "not an amount",
+    "int": "not a whole number{bounds}",
+    "email": "not a valid e-mail address",
+    "phone": "not a valid phone number",
+    "postcode": "not a six-digit postal code",
+}
+
+
+def bad_value_reason(kind: str, column: str, choices: tuple[str, ...] = ()) -> str:
+    """The human reason recorded in the quarantine for an unparseable value."""
+    low, high = _INT_BOUNDS.get(column, (None, None))
+    bounds = f" from {low} to {high}" if low is not None else ""
+    template = _REASONS.get(kind, "not a valid value")
+    return f"{column}: " + template.format(choices="/".join(choices), bounds=bounds)
+
+
+def today_in(tz: str) -> date:
+    """Today's date in a time zone (the default `--as-of`)."""
+    return pd.Timestamp.now(tz=tz).date()

@@ -1,0 +1,40 @@
+"""The DuckDB warehouse: one writer, one transaction per load, SQL read from files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from pipeline.settings import PATHS
+
+
+def sql_text(name: str) -> str:
+    """The text of `pipeline/sql/<name>.sql`, e.g. `staging/stg_members`."""
+    return (PATHS.sql / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def connect(path: Path) -> duckdb.DuckDBPyConnection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(path))
+
+
+def load_tables(path: Path, tables: dict[tuple[str, str], tuple[str, pd.DataFrame]]) -> dict[str, int]:
+    """Replace `schema.table` with `model(source)` for each entry, all or nothing.
+
+    `tables` maps (schema, table) to (sql model name, source frame). Returns row counts.
+    """
+    counts: dict[str, int] = {}
+    with connect(path) as con:
+        con.execute("begin transaction")
+        for (schema, table), (model, source) in tables.items():
+            con.execute(f'create schema if not exists "{schema}"')
+            con.register("source", source)
+            con.execute(f'create or replace table "{schema}"."{table}" as {sql_text(model)}')
+            con.unregister("source")
+            counts[f"{schema}.{table}"] = con.execute(
+                f'select count(*) from "{schema}"."{table}"'
+            ).fetchone()[0]
+        con.execute("commit")
+    return counts

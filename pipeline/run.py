@@ -1,0 +1,69 @@
+"""Materialise the monthly job for one edition, the way the CLI (and tests) do it."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import dagster as dg
+
+from pipeline.lib.readers import ExportError
+
+
+class RunFailed(ExportError):
+    """A step failed; the message is the step's own (file, line and column where known)."""
+
+
+def run_config(
+    exports: Path, out: Path, as_of: date, config_file: Path | None, warehouse: Path
+) -> dict:
+    settings = {
+        "exports_dir": str(exports),
+        "out_dir": str(out),
+        "warehouse": str(warehouse),
+        "config_file": str(config_file or ""),
+        "as_of": as_of.isoformat(),
+    }
+    return {
+        "resources": {
+            "settings": {"config": settings},
+            "io_manager": {"config": {"base_dir": str(out / ".work")}},
+        },
+        "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
+    }
+
+
+def _root_message(error) -> str:
+    """The innermost error message, which is ours (e.g. an ExportError naming the file)."""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip().removeprefix(f"{error.cls_name}: ")
+
+
+def run_edition(
+    exports: Path,
+    out: Path,
+    month: str,
+    as_of: date,
+    config_file: Path | None,
+    warehouse: Path,
+) -> Path:
+    """Build `out/<month>`; raise RunFailed (and leave `out` as it was) when a step fails."""
+    from pipeline.definitions import defs
+
+    job = defs.resolve_job_def("monthly_edition")
+    partition = f"{month}-01"
+    if partition not in job.partitions_def.get_partition_keys():
+        raise RunFailed(f"--month {month}: outside the editions this installation knows")
+    result = job.execute_in_process(
+        run_config=run_config(exports, out, as_of, config_file, warehouse),
+        partition_key=partition,
+        raise_on_error=False,
+    )
+    if not result.success:
+        failures = [
+            event for event in result.all_events if event.event_type == dg.DagsterEventType.STEP_FAILURE
+        ]
+        messages = [_root_message(e.event_specific_data.error) for e in failures]
+        raise RunFailed("; ".join(messages) or "the run failed")
+    return out / month
