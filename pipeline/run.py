@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -37,7 +38,7 @@ def _root_message(error) -> str:
     """The innermost error message, which is ours (e.g. an ExportError naming the file)."""
     while error.cause is not None:
         error = error.cause
-    return error.message.strip().removeprefix(f"{error.cls_name}: ")
+    return re.sub(rf"^[\w.]*{error.cls_name}: ", "", error.message.strip())
 
 
 def run_edition(

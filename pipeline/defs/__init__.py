@@ -6,7 +6,6 @@ import dagster as dg
 
 from pipeline.defs.deliver.assets import edition
 from pipeline.defs.ingest.assets import STAGED_ASSETS, warehouse
-from pipeline.defs.partitions import editions
 from pipeline.defs.resources import ClubPressSettings, ParquetIOManager
 
 ASSETS = [*STAGED_ASSETS, warehouse, edition]
@@ -14,7 +13,6 @@ ASSETS = [*STAGED_ASSETS, warehouse, edition]
 monthly_edition = dg.define_asset_job(
     "monthly_edition",
     selection=dg.AssetSelection.assets(*ASSETS),
-    partitions_def=editions,
     description="Ingest the CRM exports and build one month's edition.",
 )
 

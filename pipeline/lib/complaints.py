@@ -87,7 +87,6 @@ CLOSED_WITHOUT_RESOLVED_AT = "closed_without_resolved_at"
 
 _OPEN_STATUSES = ("open", "reopened")
 _CLOSED_STATUSES = ("resolved", "closed")
-_TEXT_COLUMNS = ("complaint_id", "member_id", "channel", "category", "severity", "owner", "status")
 _TIME_COLUMNS = ("received_at", "first_response_at", "resolved_at")
 _US_PER_HOUR = 3_600_000_000
 _US_PER_DAY = 24 * _US_PER_HOUR
@@ -353,7 +352,8 @@ _CASE_ARRAYS = (
 )
 
 
-def _prepare(complaints: pd.DataFrame) -> _Cases:
+def _prepare(complaints: pd.DataFrame, text_columns: tuple[str, ...]) -> _Cases:
+    """Clean the text columns asked for (status always) and read every timestamp."""
     missing = [c for c in ("complaint_id", "received_at") if c not in complaints.columns]
     if missing:
         raise ValueError(f"complaints: missing required column(s) {', '.join(missing)}")
@@ -361,10 +361,14 @@ def _prepare(complaints: pd.DataFrame) -> _Cases:
     n = len(source)
     absent = pd.Series([None] * n, dtype=object)
     frame = pd.DataFrame(
-        {name: _clean_text(source[name] if name in source else absent) for name in _TEXT_COLUMNS}
+        {
+            name: _clean_text(source[name] if name in source else absent)
+            for name in dict.fromkeys((*text_columns, "status"))
+        }
     )
-    category = frame["category"].fillna(UNCATEGORISED)
-    frame["category"] = category.mask(category == ALL_CATEGORIES, RENAMED_ALL_CATEGORY)
+    if "category" in frame:
+        category = frame["category"].fillna(UNCATEGORISED)
+        frame["category"] = category.mask(category == ALL_CATEGORIES, RENAMED_ALL_CATEGORY)
     frame["status"] = frame["status"].str.lower()
     times = {
         name: _to_us(source[name] if name in source else absent, name) for name in _TIME_COLUMNS
@@ -398,22 +402,43 @@ def _month_label(month_number: np.ndarray) -> np.ndarray:
     return np.datetime_as_string(month_number.astype("datetime64[M]"), unit="M")
 
 
-def _count_before(
-    codes: np.ndarray, times: np.ndarray, query_codes: np.ndarray, query_times: np.ndarray
-) -> np.ndarray:
-    """For each query (code, t): how many rows have that code and a time strictly before t.
+@dataclass(frozen=True)
+class _TimeRanks:
+    """Distinct times in order, and each row's position among them."""
 
-    Times are replaced by their dense rank among all times involved, so one sorted key
-    `code * width + rank` answers every query with two binary searches and no overflow.
+    distinct: np.ndarray
+    rank: np.ndarray
+
+    @classmethod
+    def of(cls, times: np.ndarray) -> _TimeRanks:
+        distinct, rank = np.unique(times, return_inverse=True)
+        return cls(distinct, rank.astype(np.int64))
+
+
+class _CountBefore:
+    """Answers "how many rows have this code and a time strictly before t?" in bulk.
+
+    Times are replaced by their rank among the distinct row times, so one sorted key
+    `code * width + rank` serves every query with two binary searches and cannot
+    overflow (width is at most the row count plus one).
     """
-    if len(codes) == 0 or len(query_codes) == 0:
-        return np.zeros(len(query_codes), dtype=np.int64)
-    _, rank = np.unique(np.concatenate((times, query_times)), return_inverse=True)
-    width = np.int64(rank.max() + 1)
-    keys = np.sort(codes.astype(np.int64) * width + rank[: len(times)])
-    query_base = query_codes.astype(np.int64) * width
-    upto = np.searchsorted(keys, query_base + rank[len(times) :], side="left")
-    return upto - np.searchsorted(keys, query_base, side="left")
+
+    def __init__(self, codes: np.ndarray, ranks: _TimeRanks) -> None:
+        self._ranks = ranks
+        self._width = np.int64(len(ranks.distinct) + 1)
+        self._keys = np.sort(codes.astype(np.int64) * self._width + ranks.rank)
+
+    def __call__(self, query_codes: np.ndarray, query_times: np.ndarray) -> np.ndarray:
+        base = query_codes.astype(np.int64) * self._width
+        below = np.searchsorted(self._ranks.distinct, query_times, side="left")
+        # Binary searches run far faster over sorted needles (numpy reuses the last hit).
+        keys = base + below
+        order = np.argsort(keys, kind="stable")
+        counts = np.empty(len(keys), dtype=np.int64)
+        counts[order] = np.searchsorted(self._keys, keys[order], side="left") - np.searchsorted(
+            self._keys, base[order], side="left"
+        )
+        return counts
 
 
 # --------------------------------------------------------------------------- complaint_stats
@@ -481,7 +506,7 @@ def complaint_stats(
     """
     as_of_us = _instant_us(as_of)
     clock = _sla_clock(sla, working)
-    cases = _prepare(complaints)
+    cases = _prepare(complaints, ("member_id", "category", "severity"))
     cases = cases.take(cases.received_ok & (cases.received < as_of_us))
     if len(cases.received) == 0:
         return _empty_stats()
@@ -496,21 +521,24 @@ def complaint_stats(
     closed_at = np.where(
         cases.resolved_ok, np.maximum(cases.received, cases.resolved), np.iinfo(np.int64).max
     )
+    received_ranks = _TimeRanks.of(cases.received[open_population])
+    closed_ranks = _TimeRanks.of(closed_at[open_population])
     for table, codes in ((by_category, category_code), (by_month, np.zeros_like(category_code))):
         months = table["month"].to_numpy()
         query_codes = table["category_code"].to_numpy() if "category_code" in table else 0 * months
         cutoff = np.minimum(_month_start_us(months + 1), as_of_us)
-        pop_codes = codes[open_population]
-        table["open_at_month_end"] = _count_before(
-            pop_codes, cases.received[open_population], query_codes, cutoff
-        ) - _count_before(pop_codes, closed_at[open_population], query_codes, cutoff)
+        codes = codes[open_population]
+        received_before = _CountBefore(codes, received_ranks)(query_codes, cutoff)
+        closed_before = _CountBefore(codes, closed_ranks)(query_codes, cutoff)
+        table["open_at_month_end"] = received_before - closed_before
 
     member = cases.frame["member_id"]
     has_member = member.notna().to_numpy()
     member_code = pd.factorize(member)[0].astype(np.int64)
     pair_code = pd.factorize(member_code * len(category_label) + category_code)[0]
-    by_category = _with_repeats(by_category, per_case, pair_code, has_member, cases.received)
-    by_month = _with_repeats(by_month, per_case, member_code, has_member, cases.received)
+    linked_ranks = _TimeRanks.of(cases.received[has_member])
+    by_category = _with_repeats(by_category, per_case, pair_code, has_member, linked_ranks)
+    by_month = _with_repeats(by_month, per_case, member_code, has_member, linked_ranks)
 
     by_category["category"] = np.asarray(category_label, dtype=object)[by_category["category_code"]]
     by_month["category"] = ALL_CATEGORIES
@@ -608,7 +636,7 @@ def _with_repeats(
     per_case: pd.DataFrame,
     member_code: np.ndarray,
     has_member: np.ndarray,
-    received: np.ndarray,
+    linked_ranks: _TimeRanks,
 ) -> pd.DataFrame:
     """Add `repeat_complainants` to a table keyed by month (and maybe category_code)."""
     keys = [k for k in ("month", "category_code") if k in table]
@@ -617,11 +645,8 @@ def _with_repeats(
     window_end = _month_start_us(asked["month"].to_numpy() + 1)
     window_start = window_end - int(REPEAT_WINDOW / timedelta(microseconds=1))
     member = asked["member"].to_numpy()
-    counts = _count_before(
-        member_code[has_member],
-        received[has_member],
-        np.concatenate((member, member)),
-        np.concatenate((window_end, window_start)),
+    counts = _CountBefore(member_code[has_member], linked_ranks)(
+        np.concatenate((member, member)), np.concatenate((window_end, window_start))
     )
     in_window = counts[: len(member)] - counts[len(member) :]
     repeats = asked.loc[in_window >= 2].groupby(keys).size().rename("repeat_complainants")
@@ -651,7 +676,7 @@ def backlog(
     """
     as_of_us = _instant_us(as_of)
     clock = _sla_clock(sla, working)
-    cases = _prepare(complaints)
+    cases = _prepare(complaints, ("complaint_id", "member_id", "category", "severity", "owner"))
     cases = cases.take(cases.received_ok & (cases.received < as_of_us))
     resolution_known = cases.resolved_ok & (cases.resolved < as_of_us)
     is_open = np.isin(cases.status, _OPEN_STATUSES) | (
@@ -719,7 +744,7 @@ def timing_anomalies(complaints: pd.DataFrame) -> pd.DataFrame:
     closed with a blank `resolved_at`: never open at a month end, resolution leg
     unknown). Sorted by `complaint_id`, then the problem in that order.
     """
-    cases = _prepare(complaints)
+    cases = _prepare(complaints, ("complaint_id",))
     checks = (
         (MISSING_RECEIVED_AT, ~cases.received_ok),
         (

@@ -1,0 +1,88 @@
+"""Chinese lunar calendar: a thin wrapper around `lunar_python`.
+
+The library does the astronomy; this module gives the rest of the pipeline plain
+`datetime.date` values and `ValueError` for dates that do not exist. Lunar months are
+numbered 1-12; a leap month carries `is_leap=True` and the number of the month it
+follows. Solar terms are computed for Beijing time, as published in China.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import lru_cache
+
+from lunar_python import Lunar, LunarMonth, LunarYear, Solar
+
+SOLAR_TERMS = (
+    "小寒", "大寒", "立春", "雨水", "惊蛰", "春分", "清明", "谷雨", "立夏", "小满", "芒种", "夏至",
+    "小暑", "大暑", "立秋", "处暑", "白露", "秋分", "寒露", "霜降", "立冬", "小雪", "大雪", "冬至",
+)
+
+
+@dataclass(frozen=True)
+class LunarDate:
+    year: int
+    month: int
+    day: int
+    is_leap: bool = False
+
+
+def _check_month_day(month: int, day: int) -> None:
+    if not 1 <= month <= 12:
+        raise ValueError(f"lunar month must be 1-12, got {month}")
+    if not 1 <= day <= 30:
+        raise ValueError(f"lunar day must be 1-30, got {day}")
+
+
+def _library_month(month: int, is_leap: bool) -> int:
+    """lunar_python numbers a leap month with a minus sign."""
+    return -month if is_leap else month
+
+
+@lru_cache(maxsize=4096)
+def lunar_to_solar(year: int, month: int, day: int, is_leap: bool = False) -> date:
+    """The Gregorian date of lunar year-month-day; ValueError if that day does not exist."""
+    _check_month_day(month, day)
+    if day > month_length(year, month, is_leap):
+        raise ValueError(f"lunar {year}-{month}{' (leap)' if is_leap else ''} has no day {day}")
+    solar = Lunar.fromYmd(year, _library_month(month, is_leap), day).getSolar()
+    return date(solar.getYear(), solar.getMonth(), solar.getDay())
+
+
+def solar_to_lunar(d: date) -> LunarDate:
+    """The lunar date of a Gregorian date."""
+    lunar = Solar.fromYmd(d.year, d.month, d.day).getLunar()
+    month = lunar.getMonth()
+    return LunarDate(lunar.getYear(), abs(month), lunar.getDay(), month < 0)
+
+
+@lru_cache(maxsize=512)
+def leap_month(year: int) -> int | None:
+    """The number of the leap month in lunar `year`, or None when it has none."""
+    return LunarYear.fromYear(year).getLeapMonth() or None
+
+
+@lru_cache(maxsize=8192)
+def month_length(year: int, month: int, is_leap: bool = False) -> int:
+    """Days (29 or 30) in a lunar month; ValueError if the year has no such leap month."""
+    _check_month_day(month, 1)
+    if is_leap and leap_month(year) != month:
+        raise ValueError(f"lunar year {year} has no leap month {month}")
+    return LunarMonth.fromYm(year, _library_month(month, is_leap)).getDayCount()
+
+
+@lru_cache(maxsize=1024)
+def solar_term_date(year: int, name: str) -> date:
+    """The Gregorian date in `year` of a solar term such as 清明 or 冬至 (Beijing time)."""
+    if name not in SOLAR_TERMS:
+        raise ValueError(f"unknown solar term {name!r}; expected one of {', '.join(SOLAR_TERMS)}")
+    day = date(year, 1, 1)  # never itself a term: 小寒 falls on 5-7 January
+    for _ in SOLAR_TERMS:
+        term = Solar.fromYmd(day.year, day.month, day.day).getLunar().getNextJieQi(True)
+        solar = term.getSolar()
+        day = date(solar.getYear(), solar.getMonth(), solar.getDay())
+        if term.getName() == name:
+            return day
+        day += timedelta(days=1)
+    raise ValueError(f"solar term {name} not found in {year}")  # pragma: no cover

@@ -1,0 +1,108 @@
+"""The monthly job end to end on the tiny fixtures, materialised through Dagster."""
+
+import json
+from datetime import date
+
+import duckdb
+import pandas as pd
+import pytest
+
+from pipeline.definitions import defs
+from pipeline.run import RunFailed, run_edition
+
+AS_OF = date(2026, 11, 20)
+
+
+def run(exports, tmp_path, month="2026-12"):
+    return run_edition(
+        exports=exports,
+        out=tmp_path / "out",
+        month=month,
+        as_of=AS_OF,
+        config_file=None,
+        warehouse=tmp_path / "warehouse.duckdb",
+    )
+
+
+def test_definitions_load_with_job_assets_and_checks():
+    job = defs.resolve_job_def("monthly_edition")
+    assert job.partitions_def.get_partition_keys()[0] == "2015-01-01"
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert {"stg_members", "stg_transactions", "warehouse", "edition"} <= keys
+    checks = {c.name for c in defs.resolve_asset_graph().asset_check_keys}
+    assert checks == {"rows_reconcile"}
+
+
+@pytest.fixture
+def edition(exports, tmp_path):
+    return run(exports, tmp_path)
+
+
+def test_edition_folder_has_run_json_with_reconciliation(edition):
+    record = json.loads((edition / "run.json").read_text("utf-8"))
+    assert record["edition"] == "2026-12" and record["as_of"] == "2026-11-20"
+    assert record["reconciliation"]["members"] == {
+        "rows_read": 10, "rows_loaded": 8, "rows_quarantined": 2
+    }
+    for counts in record["reconciliation"].values():
+        assert counts["rows_read"] == counts["rows_loaded"] + counts["rows_quarantined"]
+    hashed = {i["table"]: i["sha256"] for i in record["inputs"]}
+    assert set(hashed) == {"members", "transactions", "complaints", "contacts", "events"}
+    assert all(len(h) == 64 for h in hashed.values())
+
+
+def test_run_json_holds_no_personal_data(edition):
+    text = (edition / "run.json").read_text("utf-8")
+    assert "王伟" not in text and "13812345678" not in text
+
+
+def test_quarantine_table_lists_every_problem_with_file_line_column(edition):
+    quarantine = pd.read_csv(edition / "tables" / "quarantine.csv", encoding="utf-8-sig")
+    assert list(quarantine.columns) == ["table", "file", "line", "column", "value", "reason", "action"]
+    rows = quarantine[quarantine["action"] == "row_quarantined"]
+    assert rows.groupby("table").size().to_dict() == {
+        "complaints": 1, "contacts": 2, "members": 2, "transactions": 3
+    }
+    dup = rows[(rows["table"] == "members")].iloc[0]
+    assert (dup["file"], dup["line"], dup["column"]) == ("members.csv", 9, "会员编号")
+    parquet = pd.read_parquet(edition / "tables" / "quarantine.parquet")
+    assert len(parquet) == len(quarantine)
+
+
+def test_warehouse_holds_staged_tables(edition, tmp_path):
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        members = con.execute("select count(*) from staging.stg_members").fetchone()[0]
+        amount = con.execute(
+            "select sum(amount_cny) from staging.stg_transactions where txn_id = 'T0001'"
+        ).fetchone()[0]
+        quarantined = con.execute(
+            "select count(*) from audit.quarantine where action = 'row_quarantined'"
+        ).fetchone()[0]
+    assert (members, float(amount), quarantined) == (8, 1400.5, 8)
+
+
+def test_review_site_shows_counts_and_escapes_text(edition):
+    html = (edition / "index.html").read_text("utf-8")
+    assert "江畔花园业主俱乐部" in html
+    assert "tables/quarantine.csv" in html
+    assert "member_id: duplicate of line N (the first is kept)" in html
+
+
+def test_unusable_members_file_fails_and_keeps_previous_edition(exports, tmp_path):
+    previous = run(exports, tmp_path)
+    before = (previous / "run.json").read_bytes()
+    (exports / "members.csv").write_text("编号,姓名\n1,x\n", "utf-8")
+    with pytest.raises(RunFailed, match=r"members.csv: line 1: missing required column member_id"):
+        run(exports, tmp_path)
+    assert (previous / "run.json").read_bytes() == before
+    assert sorted(p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")) == [
+        "2026-12"
+    ]
+
+
+def test_failed_first_run_leaves_no_edition(exports, tmp_path):
+    (exports / "members.csv").unlink()
+    with pytest.raises(RunFailed, match="no members export"):
+        run(exports, tmp_path)
+    out = tmp_path / "out"
+    assert not (out / "2026-12").exists()

@@ -1,0 +1,76 @@
+"""The command line as an operator uses it: exit codes, messages, what it prints."""
+
+import pytest
+
+from pipeline.cli import main
+
+
+def test_run_prints_the_edition_path(exports, tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(["run", "--exports", str(exports), "--out", str(out), "--as-of", "2026-11-20",
+                 "--warehouse", str(tmp_path / "w.duckdb")])
+    printed = capsys.readouterr()
+    assert code == 0
+    assert f"Edition ready: {out / '2026-12'}" in printed.out  # default month: after --as-of
+    assert "members: 10 rows read" in printed.err  # progress on stderr
+    assert (out / "2026-12" / "index.html").exists()
+
+
+def test_run_with_unusable_export_exits_1_naming_the_file(exports, tmp_path, capsys):
+    (exports / "transactions.csv").write_bytes(b"txn_id,member_id\n\xff\xfe\xfa\xfb\n")
+    code = main(["run", "--exports", str(exports), "--out", str(tmp_path / "out"),
+                 "--as-of", "2026-11-20", "--warehouse", str(tmp_path / "w.duckdb")])
+    assert code == 1
+    assert "transactions.csv: line 2: neither UTF-8 nor GBK" in capsys.readouterr().err
+    assert not (tmp_path / "out" / "2026-12").exists()
+
+
+def exit_code(argv):
+    """main()'s status, whether it returns it or argparse exits with it."""
+    try:
+        return main(argv)
+    except SystemExit as stop:
+        return stop.code
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["run", "--month", "2026-13"], "expected YYYY-MM"),  # no month 13
+        (["run", "--as-of", "2026-02-30"], "expected YYYY-MM-DD"),  # impossible date
+        (["run", "--exports", "/nonexistent/folder"], "not a folder"),
+        (["sample", "--members", "0", "--out", "/tmp/x"], "at least 1"),
+    ],
+)
+def test_unusable_arguments_exit_2(argv, message, capsys):
+    assert exit_code(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_config_with_unknown_key_exits_2_naming_the_key(exports, tmp_path, capsys):
+    config = tmp_path / "club.yaml"
+    config.write_text("club:\n  nmae: Typo Club\ntimezone: Asia/Shanghai\n", "utf-8")
+    code = main(["run", "--exports", str(exports), "--config", str(config)])
+    assert code == 2
+    assert "club.nmae: unknown key" in capsys.readouterr().err
+
+
+def test_check_prints_counts_and_every_problem(exports, capsys):
+    code = main(["check", "--exports", str(exports), "--as-of", "2026-11-20"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "members       members.csv (utf-8): 10 read, 8 loaded, 2 quarantined" in out
+    assert "members.csv, line 9, column 会员编号: member_id: duplicate of line 2" in out
+    assert "transactions.csv, line 6, column member_id: member_id: not a loaded member" in out
+
+
+def test_check_writes_nothing(exports, capsys):
+    before = sorted(p.name for p in exports.iterdir())
+    main(["check", "--exports", str(exports)])
+    assert sorted(p.name for p in exports.iterdir()) == before
+
+
+def test_check_exits_1_on_unusable_file(exports, capsys):
+    (exports / "members.csv").write_text("", "utf-8")
+    assert main(["check", "--exports", str(exports)]) == 1
+    assert "members.csv: line 1: the file is empty" in capsys.readouterr().out
