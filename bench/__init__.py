@@ -1,0 +1,1 @@
+"""ClubPress benchmark (`make bench`); figures go to stdout and bench/results/."""

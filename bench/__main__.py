@@ -1,0 +1,82 @@
+"""`make bench`: speed and memory of the monthly job on synthetic samples.
+
+For each size it generates a sample (cached in output/.bench/), then runs the real job
+(`clubpress run`) in a child process and reads the step timings from run.json and the
+child's peak memory from the operating system. Sizes: BENCH_SIZES="5000,1000000".
+"""
+
+from __future__ import annotations
+
+import ctypes.util
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pipeline.settings import PATHS
+
+SIZES = [int(s) for s in os.environ.get("BENCH_SIZES", "5000,1000000").split(",")]
+AS_OF = "2026-11-20"
+WORK = PATHS.output / ".bench"
+
+
+def require_harfbuzz_subset() -> None:
+    """Without HarfBuzz subsetting WeasyPrint embeds whole CJK fonts: fail loudly."""
+    if ctypes.util.find_library("harfbuzz-subset") is None:
+        sys.exit("bench: libharfbuzz-subset0 is not installed; PDF figures would be meaningless "
+                 "(run `make setup`)")
+
+
+def _child(args: list[str]) -> tuple[float, int]:
+    """Run a clubpress command in a child; return (seconds, peak RSS of the child in MiB)."""
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "bench.measure", *args], check=True,
+                          stdout=subprocess.PIPE, text=True, cwd=PATHS.root)
+    seconds = time.perf_counter() - started
+    peak = done.stdout.strip().splitlines()[-1].removeprefix("peak_mib=")
+    return seconds, int(peak)
+
+
+def bench_size(members: int) -> dict:
+    exports = WORK / f"sample-{members}"
+    if not (exports / "members.csv").exists():
+        seconds, _ = _child(["sample", "--members", str(members), "--out", str(exports)])
+        print(f"  sample of {members:,} members generated in {seconds:.1f} s", file=sys.stderr)
+    out = WORK / f"out-{members}"
+    seconds, peak_mib = _child([
+        "run", "--exports", str(exports), "--out", str(out), "--as-of", AS_OF,
+        "--warehouse", str(WORK / f"warehouse-{members}.duckdb"),
+    ])
+    record = json.loads((out / "2026-12" / "run.json").read_text("utf-8"))
+    rows = sum(t["rows_read"] for t in record["reconciliation"].values())
+    ingest = sum(v for k, v in record["timings_seconds"].items() if k.startswith("ingest_"))
+    return {
+        "members": members,
+        "rows_read": rows,
+        "ingest_seconds": round(ingest, 1),
+        "ingest_rows_per_second": round(rows / ingest) if ingest else None,
+        "run_seconds": round(seconds, 1),
+        "peak_mib": peak_mib,
+    }
+
+
+def main() -> None:
+    require_harfbuzz_subset()
+    WORK.mkdir(parents=True, exist_ok=True)
+    results = []
+    header = f"{'members':>10} {'rows read':>11} {'ingest s':>9} {'rows/s':>10} {'run s':>7} {'peak MiB':>9}"
+    print(header)
+    for size in SIZES:
+        r = bench_size(size)
+        results.append(r)
+        print(f"{r['members']:>10,} {r['rows_read']:>11,} {r['ingest_seconds']:>9} "
+              f"{r['ingest_rows_per_second']:>10,} {r['run_seconds']:>7} {r['peak_mib']:>9,}")
+    target = Path(__file__).parent / "results"
+    target.mkdir(exist_ok=True)
+    (target / "latest.json").write_text(json.dumps(results, indent=2) + "\n", "utf-8")
+
+
+if __name__ == "__main__":
+    main()
