@@ -15,8 +15,15 @@ from datetime import date
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from pipeline.lib.parse import bad_value_reason, parse_column
+from pipeline.lib.parse import (
+    LUNAR_DATE_REASON,
+    bad_value_reason,
+    parse_column,
+    parse_lunar_date,
+)
 from pipeline.lib.readers import (
     LINE_COLUMN,
     PROBLEM_COLUMN,
@@ -86,6 +93,8 @@ def empty_staged_frame(table: Table) -> pd.DataFrame:
     columns = {c.staged_name: pd.Series([], dtype=_STAGED_DTYPES[c.kind]) for c in table.columns}
     if table.extra_columns:
         columns["extra"] = pd.Series([], dtype="string")
+    if table.name == "members":
+        columns["birth_lunar"] = pd.Series([], dtype="string")
     if table.member_ref_optional:
         columns["is_known_member"] = pd.Series([], dtype="bool")
     columns["source_line"] = pd.Series([], dtype="int64")
@@ -141,6 +150,15 @@ class _Problems:
             )
         )
 
+    def retract(self, mask: pd.Series, column: str) -> None:
+        """Withdraw value_dropped entries of `column` on these rows (re-judged differently)."""
+        header, lines = self._header(column), set(self.raw.frame.loc[mask, LINE_COLUMN])
+        self.blocks = [
+            block[~((block["column"] == header) & (block["action"] == VALUE_DROPPED)
+                    & block["line"].isin(lines))]
+            for block in self.blocks
+        ]
+
     def ignored_headers(self) -> None:
         for position, header, why in self.raw.ignored_headers:
             self.blocks.append(
@@ -180,6 +198,8 @@ def stage(
     staged: dict[str, pd.Series] = {}
     for column in table.columns:
         staged[column.staged_name] = _stage_column(frame, column, problems, as_of)
+    if table.name == "members":
+        staged.update(_stage_lunar_births(frame, staged, problems))
     _check_key(table, frame, staged, problems)
     if table.member_ref and known_members is not None:
         staged.update(_check_member_ref(table, staged, known_members, problems))
@@ -223,6 +243,28 @@ def _stage_column(
     return values.astype(_STAGED_DTYPES[column.kind])
 
 
+def _stage_lunar_births(frame: pd.DataFrame, staged: dict, problems: _Problems) -> dict:
+    """Lunar birth dates are read as lunar dates, not Gregorian ones.
+
+    `birth_date` becomes the Gregorian day of birth and `birth_lunar` keeps the lunar
+    date as written (`YYYY-MM-DD` text, since `1990-02-30` is a valid lunar date).
+    """
+    lunar = (staged["birth_calendar"] == "lunar").fillna(False).astype(bool)
+    birth_lunar = pd.Series(pd.NA, index=frame.index, dtype="string")
+    if not lunar.any() or "birth_date" not in frame:
+        return {"birth_lunar": birth_lunar}
+    problems.retract(lunar, "birth_date")
+    parsed, lunar_text = parse_lunar_date(
+        frame.loc[lunar, "birth_date"], staged["is_birth_lunar_leap"][lunar]
+    )
+    problems.add(parsed.bad.reindex(frame.index, fill_value=False), "birth_date",
+                 frame["birth_date"], LUNAR_DATE_REASON, VALUE_DROPPED)
+    birth_date = staged["birth_date"].copy()
+    birth_date[lunar] = parsed.values
+    birth_lunar[lunar] = lunar_text
+    return {"birth_date": birth_date, "birth_lunar": birth_lunar}
+
+
 def _drop_future_births(
     frame: pd.DataFrame, values: pd.Series, problems: _Problems, as_of: date
 ) -> pd.Series:
@@ -260,13 +302,22 @@ def _check_member_ref(
 ) -> dict[str, pd.Series]:
     """Rows must name a loaded member, except where the table allows unknown members."""
     member = staged[table.member_ref]
-    known = member.isin(known_members).fillna(False).astype(bool)
+    known = is_in(member, known_members)
     if table.member_ref_optional:
         return {"is_known_member": known}
     unknown = member.notna() & ~known
     reason = f"{table.member_ref}: not a loaded member"
     problems.add(unknown, table.member_ref, member, reason, ROW_QUARANTINED)
     return {}
+
+
+def is_in(values: pd.Series, allowed: pd.Index) -> pd.Series:
+    """Membership test in Arrow's hash kernel (pandas' isin on Arrow strings is slow)."""
+    found = pc.is_in(
+        pa.array(values.astype("string[pyarrow]").array).cast(pa.large_string()),
+        value_set=pa.array(allowed.astype("string[pyarrow]").array).cast(pa.large_string()),
+    )
+    return pd.Series(pc.fill_null(found, False).to_numpy(zero_copy_only=False), index=values.index)
 
 
 def _extra_json(frame: pd.DataFrame) -> pd.Series:

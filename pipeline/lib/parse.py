@@ -11,15 +11,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 import phonenumbers
+import pyarrow as pa
+import pyarrow.compute as pc
 
 # Full-width ASCII (U+FF01..U+FF5E) and the ideographic space, as CRMs fed by Chinese
 # input methods write digits and punctuation.
 _FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
-_BLANK_RE = r"^\s*$"
+_FULLWIDTH_RE = "[\uff01-\uff5e\u3000]"
+_STRING = "string[pyarrow]"
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 _EARLIEST = pd.Timestamp("1900-01-01")
 _LATEST = pd.Timestamp("2100-12-31")
@@ -71,18 +75,27 @@ class Parsed:
 
 
 def to_halfwidth(text: pd.Series) -> pd.Series:
-    """Full-width digits, letters and punctuation to ASCII; the ideographic space to a space."""
-    return text.str.translate(_FULLWIDTH)
+    """Full-width digits, letters and punctuation to ASCII; the ideographic space to a space.
+
+    Only the cells that hold such characters are translated (a regex test runs in Arrow;
+    the translation itself is Python, so it is kept to the few cells that need it).
+    """
+    text = text.astype(_STRING)
+    wide = text.str.contains(_FULLWIDTH_RE, regex=True).fillna(False).astype(bool)
+    if wide.any():
+        text = text.copy()
+        text[wide] = text[wide].str.translate(_FULLWIDTH)
+    return text
 
 
 def clean_text(raw: pd.Series) -> pd.Series:
     """Trim (including ideographic spaces); blank cells become missing."""
-    text = raw.astype("string").str.strip(" \t\r\n\u3000\u00a0")
+    text = raw.astype(_STRING).str.strip(" \t\r\n\u3000\u00a0")
     return text.mask(text == "")
 
 
 def _normalised(raw: pd.Series) -> pd.Series:
-    return clean_text(to_halfwidth(raw.astype("string")))
+    return clean_text(to_halfwidth(raw))
 
 
 def parse_text(raw: pd.Series) -> Parsed:
@@ -115,11 +128,11 @@ def parse_timestamp(raw: pd.Series) -> Parsed:
     (2023-02-30) and years outside 1900..2100 are bad.
     """
     text = _normalised(raw)
-    result = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]")
+    result = _iso_fast_path(text)
     present = text.notna()
     if not present.any():
         return Parsed(result, present)
-    candidates = text[present]
+    candidates = text[present & result.isna()]
     for pattern in (_DATE_RE, _COMPACT_RE):
         pending = result.loc[candidates.index].isna()
         todo = candidates[pending.to_numpy()]
@@ -142,10 +155,77 @@ def parse_timestamp(raw: pd.Series) -> Parsed:
     return Parsed(result, present & result.isna())
 
 
+_ISO_RE = r"^\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2}:\d{2})?$"
+
+
+def _iso_fast_path(text: pd.Series) -> pd.Series:
+    """Zero-padded ISO dates and timestamps, parsed in Arrow; others stay NaT.
+
+    Arrow's strptime rolls 2023-02-30 over to 2 March, so the parsed day must equal the
+    written one; rolled-over dates are left NaT for the general path to reject.
+    """
+    text_type = pa.large_string()
+    values = pa.array(text.array).cast(text_type)
+    iso = pc.fill_null(pc.match_substring_regex(values, _ISO_RE), False)
+    midnight = pa.scalar(" 00:00:00", text_type)
+    padded = pc.if_else(
+        pc.equal(pc.utf8_length(values), 10),
+        pc.binary_join_element_wise(values, midnight, pa.scalar("", text_type)),
+        values,
+    )
+    stamps = pc.strptime(
+        pc.if_else(iso, padded, pa.scalar(None, text_type)),
+        format="%Y-%m-%d %H:%M:%S", unit="us", error_is_null=True,
+    )
+    placeholder = pa.scalar("0000-00-00", text_type)
+    written_day = pc.cast(
+        pc.utf8_slice_codeunits(pc.if_else(iso, values, placeholder), 8, 10), pa.int64()
+    )
+    same_day = pc.fill_null(pc.equal(pc.day(stamps), written_day), False)
+    stamps = pc.if_else(same_day, stamps, pa.scalar(None, pa.timestamp("us")))
+    return pd.Series(stamps.to_numpy(zero_copy_only=False), index=text.index).astype("datetime64[us]")
+
+
 def parse_date(raw: pd.Series) -> Parsed:
     """As `parse_timestamp`, keeping the calendar date only."""
     parsed = parse_timestamp(raw)
     return Parsed(parsed.values.dt.normalize(), parsed.bad)
+
+
+def parse_lunar_date(raw: pd.Series, is_leap: pd.Series) -> tuple[Parsed, pd.Series]:
+    """Lunar birth dates as written (`1990-02-30` is a valid lunar date).
+
+    Returns the Gregorian date of that lunar date (the real day of birth) and the lunar
+    date itself as `YYYY-MM-DD` text. A month or day that the lunar calendar of that year
+    does not have (a leap month the year lacks, day 30 of a 29-day month) is bad.
+    """
+    text = _normalised(raw)
+    parts = text.str.extract(_DATE_RE)[["year", "month", "day"]]
+    compact = parts["year"].isna() & text.notna()
+    if compact.any():
+        parts.loc[compact] = text[compact].str.extract(_COMPACT_RE)[["year", "month", "day"]]
+    parts = parts.apply(pd.to_numeric, errors="coerce").astype("Int64")
+    leap = is_leap.fillna(False).astype(bool)
+    gregorian = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]")
+    lunar_text = pd.Series(pd.NA, index=raw.index, dtype="string")
+    for index, (year, month, day) in parts.dropna().iterrows():
+        solar = _lunar_to_solar(int(year), int(month), int(day), bool(leap[index]))
+        if solar is not None:
+            gregorian[index] = pd.Timestamp(solar)
+            lunar_text[index] = f"{year:04d}-{month:02d}-{day:02d}"
+    return Parsed(gregorian, text.notna() & gregorian.isna()), lunar_text
+
+
+@lru_cache(maxsize=None)
+def _lunar_to_solar(year: int, month: int, day: int, is_leap: bool) -> date | None:
+    from pipeline.lib.lunar import lunar_to_solar
+
+    if not 1900 <= year <= 2100:
+        return None
+    try:
+        return lunar_to_solar(year, month, day, is_leap)
+    except ValueError:
+        return None
 
 
 def parse_bool(raw: pd.Series) -> Parsed:
@@ -179,6 +259,22 @@ _MONEY_RE = r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$"
 def parse_money(raw: pd.Series) -> Parsed:
     """Amounts in CNY: currency signs, 元, thousands separators; `(12.50)` is negative."""
     text = _normalised(raw)
+    plain = text.str.fullmatch(_PLAIN_NUMBER_RE).fillna(False).astype(bool)
+    amounts = pd.Series(pd.NA, index=text.index, dtype="Float64")
+    amounts[plain] = text[plain].astype("float64").round(2)
+    if plain.all() or not (text.notna() & ~plain).any():
+        return Parsed(amounts, pd.Series(False, index=text.index))
+    other = _parse_decorated_money(text[text.notna() & ~plain])
+    amounts[other.values.index] = other.values
+    bad = pd.Series(False, index=text.index)
+    bad[other.bad.index] = other.bad
+    return Parsed(amounts, bad)
+
+
+_PLAIN_NUMBER_RE = r"^-?\d+(?:\.\d+)?$"
+
+
+def _parse_decorated_money(text: pd.Series) -> Parsed:
     negative = text.str.fullmatch(r"\(.*\)").fillna(False).astype(bool)
     text = text.str.replace(r"^\((.*)\)$", r"\1", regex=True)
     text = text.str.replace(_MONEY_CLEAN_RE, "", regex=True, case=False)
@@ -208,13 +304,15 @@ def parse_email(raw: pd.Series) -> Parsed:
     """A plausible address (one @, a dotted domain, no spaces); the domain lower-cased."""
     text = _normalised(raw)
     valid = text.str.fullmatch(_EMAIL_RE).fillna(False).astype(bool)
-    local = text.str.rsplit("@", n=1).str[0]
-    domain = text.str.rsplit("@", n=1).str[-1].str.lower()
-    values = (local + "@" + domain).where(valid)
+    values = text.where(valid)
+    upper_domain = values.str.contains(r"@.*[A-Z]", regex=True).fillna(False).astype(bool)
+    if upper_domain.any():
+        parts = values[upper_domain].str.rsplit("@", n=1)
+        values[upper_domain] = parts.str[0] + "@" + parts.str[-1].str.lower()
     return Parsed(values, text.notna() & ~valid)
 
 
-_MAINLAND_MOBILE_RE = r"^(?:\+?0{0,2}86)?(1[3-9]\d{9})$"
+_MAINLAND_MOBILE_RE = r"^(?:\+?(?:00)?86)?1[3-9]\d{9}$"
 
 
 def _e164(number: str, region: str) -> str | None:
@@ -234,9 +332,13 @@ def parse_phone(raw: pd.Series, region: str = "CN") -> Parsed:
     foreign numbers) goes through `phonenumbers`, once per distinct value.
     """
     text = _normalised(raw)
-    compact = text.str.replace(r"[\s\-().]", "", regex=True)
-    mobile = compact.str.extract(_MAINLAND_MOBILE_RE)[0]
-    values = ("+86" + mobile).astype("string")
+    decorated = text.str.contains(r"[^0-9]", regex=True).fillna(False).astype(bool)
+    compact = text.copy()
+    if decorated.any():
+        compact[decorated] = text[decorated].str.replace(r"[\s\-().]", "", regex=True)
+    is_mobile = compact.str.fullmatch(_MAINLAND_MOBILE_RE).fillna(False).astype(bool)
+    values = ("+86" + compact.str.slice(-11)).where(is_mobile).astype("string")
+    mobile = values
     others = compact[compact.notna() & mobile.isna()]
     if not others.empty:
         lookup = {value: _e164(value, region) for value in others.unique()}
@@ -285,6 +387,8 @@ def parse_column(raw: pd.Series, kind: str, column: str, choices: tuple[str, ...
 
 
 _INT_BOUNDS = {"satisfaction": (1, 5)}
+
+LUNAR_DATE_REASON = "birth_date: not a valid lunar date (month, day or leap month)"
 
 _REASONS = {
     "date": "not a valid date",

@@ -147,3 +147,54 @@ def test_mapped_exports(mapped_exports):
     )
     assert complaints.source == "export_2026.csv"
     assert complaints.frame["is_known_member"].tolist() == [True, False]
+
+
+def test_lunar_birth_dates_are_read_as_lunar(members):
+    m = members.frame.set_index("member_id")
+    # 1966年8月15日 lunar is Mid-Autumn 1966: born 29 September 1966.
+    assert (m.loc["M0003", "birth_lunar"], m.loc["M0003", "birth_date"]) == (
+        "1966-08-15", pd.Timestamp(1966, 9, 29)
+    )
+    # 1957 had a leap 8th month, starting 24 September; its 15th day is 8 October.
+    assert (m.loc["M0005", "birth_lunar"], m.loc["M0005", "birth_date"]) == (
+        "1957-08-15", pd.Timestamp(1957, 10, 8)
+    )
+    assert pd.isna(m.loc["M0001", "birth_lunar"])  # solar births have no lunar date
+
+
+@pytest.mark.parametrize(
+    "birth, leap, expected",
+    [
+        ("1990-02-30", "", "1990-02-30"),  # the 2nd lunar month of 1990 has 30 days
+        ("19900230", "", "1990-02-30"),  # compact form
+        ("1957-08-01", "是", "1957-08-01"),  # 1957 has a leap 8th month
+    ],
+)
+def test_lunar_dates_that_are_not_gregorian_are_kept(tmp_path, birth, leap, expected):
+    (tmp_path / "members.csv").write_text(
+        f"member_id,name,birth_date,birth_calendar,birth_lunar_leap\nM1,王伟,{birth},农历,{leap}\n",
+        "utf-8",
+    )
+    members = ingest_table(tmp_path, TABLES["members"], as_of=AS_OF)
+    assert members.frame.loc[0, "birth_lunar"] == expected
+    assert members.quarantine.empty
+
+
+@pytest.mark.parametrize(
+    "birth, leap",
+    [
+        ("1966-08-30", ""),  # the 8th lunar month of 1966 has only 29 days
+        ("1990-04-01", "是"),  # 1990's leap month is the 5th, not the 4th
+        ("1990-13-01", ""),  # no 13th month
+    ],
+)
+def test_impossible_lunar_dates_are_dropped(tmp_path, birth, leap):
+    (tmp_path / "members.csv").write_text(
+        f"member_id,name,birth_date,birth_calendar,birth_lunar_leap\nM1,王伟,{birth},lunar,{leap}\n",
+        "utf-8",
+    )
+    members = ingest_table(tmp_path, TABLES["members"], as_of=AS_OF)
+    assert problems(members, VALUE_DROPPED) == [
+        (2, "birth_date", "birth_date: not a valid lunar date (month, day or leap month)")
+    ]
+    assert pd.isna(members.frame.loc[0, "birth_date"])

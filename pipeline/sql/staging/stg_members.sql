@@ -6,6 +6,7 @@ select
     salutation::varchar           as salutation,
     birth_date::date              as birth_date,
     birth_calendar::varchar       as birth_calendar,
+    birth_lunar::varchar          as birth_lunar,
     is_birth_lunar_leap::boolean  as is_birth_lunar_leap,
     phone::varchar                as phone,
     email::varchar                as email,
