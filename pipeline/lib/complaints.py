@@ -1,4 +1,6 @@
-"""Complaint statistics, SLA clocks and the open backlog (CONTRACT §2 complaints, §4 `complaint_stats`).
+"""Complaint statistics, SLA clocks and the open backlog.
+
+CONTRACT §2 (complaints) and §4 (`complaint_stats`).
 
 Pure functions over the staged complaints frame: one row per complaint with
 `complaint_id, member_id, received_at, channel, category, severity, owner,
@@ -486,8 +488,9 @@ def complaint_stats(
       response and resolution (a resolution answers the member). A leg is *met* when
       its time is at most the target and *breached* when it exceeds it; a leg still
       running at `as_of` is breached once its age exceeds the target and *pending*
-      before that; a leg whose time is a negative duration, or the resolution leg of a
-      complaint closed without a time, is *unknown*. A complaint is breached when any
+      before that; a leg whose recorded time is a negative duration (a first response
+      or a resolution before receipt), or the resolution leg of a complaint closed
+      without a time, is *unknown*. A complaint is breached when any
       leg is breached, and decided when it is breached or both legs are met. Pending
       and unknown complaints are left out of the denominator: counting a complaint
       that is still within target as "met" would flatter the most recent months, whose
@@ -517,21 +520,7 @@ def complaint_stats(
     by_category = _aggregate(per_case, ["month", "category_code"])
     by_month = _aggregate(per_case, ["month"])
 
-    open_population = ~cases.closed_without_time
-    closed_at = np.where(
-        cases.resolved_ok, np.maximum(cases.received, cases.resolved), np.iinfo(np.int64).max
-    )
-    received_ranks = _TimeRanks.of(cases.received[open_population])
-    closed_ranks = _TimeRanks.of(closed_at[open_population])
-    for table, codes in ((by_category, category_code), (by_month, np.zeros_like(category_code))):
-        months = table["month"].to_numpy()
-        query_codes = table["category_code"].to_numpy() if "category_code" in table else 0 * months
-        cutoff = np.minimum(_month_start_us(months + 1), as_of_us)
-        codes = codes[open_population]
-        received_before = _CountBefore(codes, received_ranks)(query_codes, cutoff)
-        closed_before = _CountBefore(codes, closed_ranks)(query_codes, cutoff)
-        table["open_at_month_end"] = received_before - closed_before
-
+    _add_open_at_month_end(by_category, by_month, cases, category_code, as_of_us)
     member = cases.frame["member_id"]
     has_member = member.notna().to_numpy()
     member_code = pd.factorize(member)[0].astype(np.int64)
@@ -546,6 +535,34 @@ def complaint_stats(
     stats["month"] = _month_label(stats["month"].to_numpy())
     stats = stats.sort_values(["month", "category"], kind="stable", ignore_index=True)
     return stats.loc[:, list(STATS_COLUMNS)].astype(_STATS_DTYPES)
+
+
+def _add_open_at_month_end(
+    by_category: pd.DataFrame,
+    by_month: pd.DataFrame,
+    cases: _Cases,
+    category_code: np.ndarray,
+    as_of_us: int,
+) -> None:
+    """open = received before T minus closed before T, with T = min(month end, as_of).
+
+    A complaint is closed at the later of its receipt and its resolution (so a negative
+    duration closes it on receipt); one closed without a time is left out entirely.
+    """
+    population = ~cases.closed_without_time
+    closed_at = np.where(
+        cases.resolved_ok, np.maximum(cases.received, cases.resolved), np.iinfo(np.int64).max
+    )
+    received_ranks = _TimeRanks.of(cases.received[population])
+    closed_ranks = _TimeRanks.of(closed_at[population])
+    for table, codes in ((by_category, category_code), (by_month, np.zeros_like(category_code))):
+        months = table["month"].to_numpy()
+        query_codes = table["category_code"].to_numpy() if "category_code" in table else 0 * months
+        cutoff = np.minimum(_month_start_us(months + 1), as_of_us)
+        codes = codes[population]
+        received_before = _CountBefore(codes, received_ranks)(query_codes, cutoff)
+        closed_before = _CountBefore(codes, closed_ranks)(query_codes, cutoff)
+        table["open_at_month_end"] = received_before - closed_before
 
 
 _STATS_DTYPES = {
@@ -583,7 +600,10 @@ def _case_measures(
     response_target, resolution_target = sla.target_arrays(cases.frame["severity"])
     closed_without_time = cases.closed_without_time
 
-    answered = np.fmin(response_hours, resolution_hours)  # NaN only when neither is usable
+    # A resolution also answers the member, so the response time is the earlier of the
+    # two; a first response recorded before receipt makes the response leg unknown.
+    response_bad = response_known & np.isnan(response_hours)
+    answered = np.where(response_bad, np.nan, np.fmin(response_hours, resolution_hours))
     answered_ok = ~np.isnan(answered)
     waiting = ~response_known & ~resolution_known & ~closed_without_time
     response_met = answered_ok & (answered <= response_target)

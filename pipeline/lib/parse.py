@@ -81,6 +81,9 @@ def to_halfwidth(text: pd.Series) -> pd.Series:
     the translation itself is Python, so it is kept to the few cells that need it).
     """
     text = text.astype(_STRING)
+    ascii_only = pc.fill_null(pc.string_is_ascii(pa.array(text.array)), True)
+    if pc.all(ascii_only).as_py():
+        return text
     wide = text.str.contains(_FULLWIDTH_RE, regex=True).fillna(False).astype(bool)
     if wide.any():
         text = text.copy()
@@ -259,9 +262,13 @@ _MONEY_RE = r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$"
 def parse_money(raw: pd.Series) -> Parsed:
     """Amounts in CNY: currency signs, 元, thousands separators; `(12.50)` is negative."""
     text = _normalised(raw)
-    plain = text.str.fullmatch(_PLAIN_NUMBER_RE).fillna(False).astype(bool)
-    amounts = pd.Series(pd.NA, index=text.index, dtype="Float64")
-    amounts[plain] = text[plain].astype("float64").round(2)
+    values = pa.array(text.array)
+    plain_arrow = pc.fill_null(pc.match_substring_regex(values, _PLAIN_NUMBER_RE), False)
+    numbers = pc.cast(pc.if_else(plain_arrow, values, pa.scalar(None, values.type)), pa.float64())
+    amounts = pd.Series(pd.arrays.FloatingArray(
+        numbers.fill_null(0).to_numpy(zero_copy_only=False), ~plain_arrow.to_numpy(zero_copy_only=False)
+    ), index=text.index).round(2)
+    plain = pd.Series(plain_arrow.to_numpy(zero_copy_only=False), index=text.index)
     if plain.all() or not (text.notna() & ~plain).any():
         return Parsed(amounts, pd.Series(False, index=text.index))
     other = _parse_decorated_money(text[text.notna() & ~plain])

@@ -106,6 +106,7 @@ COMPLAINTS = Table(
         Column("resolved_at", "timestamp", ("解决时间",)),
         Column("status", "enum", ("状态",), choices=("open", "resolved", "closed", "reopened")),
         Column("satisfaction", "int", ("满意度",)),
+        Column("description", "text", ("描述", "投诉内容", "问题描述")),
     ),
 )
 

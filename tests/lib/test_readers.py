@@ -155,3 +155,40 @@ def test_xlsx_reads_dates_numbers_and_rows(tmp_path):
         ["M1", "1975-12-08 00:00:00", "13812345678", "200120", 2],
         ["M2", "33000", "13900001111", "100022", 4],
     ]
+
+
+TRICKY = [
+    # (reason, bytes): each file must give the same records and lines on both paths
+    ("CRLF line ends", "member_id,name\r\nM1,王伟\r\nM2,李娜\r\n".encode()),
+    ("blank lines between records", "member_id,name\n\nM1,王伟\n\r\n\nM2,李娜\n".encode()),
+    ("no newline at the end", "member_id,name\nM1,王伟\nM2,李娜".encode()),
+    ("quoted CRLF inside a field", 'member_id,name,address\r\nM1,王伟,"a\r\nb"\r\nM2,李娜,c\r\n'.encode()),
+    ("doubled quotes and a quoted newline", 'member_id,name\nM1,"张 ""三""\n续"\nM2,x\n'.encode()),
+    ("BOM", "\ufeffmember_id,name\nM1,王伟\n".encode()),
+    ("GBK", "member_id,name,address\nM1,王伟,\"北京,朝阳\"\n".encode("gbk")),
+]
+
+
+@pytest.mark.parametrize("reason, content", TRICKY, ids=[t[0] for t in TRICKY])
+def test_fast_and_careful_readers_agree(tmp_path, reason, content):
+    from pipeline.lib import readers
+
+    path = tmp_path / "members.csv"
+    path.write_bytes(content)
+    encoding = readers.detect_encoding(path)
+    fast = readers._read_csv_fast(path, encoding, MEMBERS, None)
+    careful = readers._read_csv_careful(path, encoding, MEMBERS, None)
+    assert fast is not None, "the fast path should accept a regular file"
+    pd.testing.assert_frame_equal(fast.frame, careful.frame)
+    assert fast.headers == careful.headers
+
+
+def test_ragged_file_takes_the_careful_path_and_keeps_every_record(tmp_path):
+    from pipeline.lib import readers
+
+    path = tmp_path / "members.csv"
+    path.write_text("member_id,name\nM1,王伟\nM2,李娜,extra\nM3,张三\n", "utf-8")
+    assert readers._read_csv_fast(path, "utf-8", MEMBERS, None) is None
+    raw = read_export(path, MEMBERS, None)
+    assert raw.frame["_line"].tolist() == [2, 3, 4]
+    assert raw.frame["_problem"].notna().tolist() == [False, True, False]

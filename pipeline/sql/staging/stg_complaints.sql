@@ -12,5 +12,6 @@ select
     resolved_at::timestamp        as resolved_at,
     status::varchar               as status,
     satisfaction::tinyint         as satisfaction,
+    description::varchar          as description,
     source_line::bigint           as source_line
 from source
