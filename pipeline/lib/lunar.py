@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
-from lunar_python import Lunar, LunarMonth, LunarYear, Solar
+from lunar_python import LunarYear, Solar
 
 SOLAR_TERMS = (
     "小寒", "大寒", "立春", "雨水", "惊蛰", "春分", "清明", "谷雨", "立夏", "小满", "芒种", "夏至",
@@ -40,14 +40,38 @@ def _library_month(month: int, is_leap: bool) -> int:
     return -month if is_leap else month
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=None)
+def _year_table(year: int) -> dict[tuple[int, bool], tuple[date, int]]:
+    """(month, is_leap) -> (first Gregorian day, day count) for every month of a lunar year.
+
+    The library recomputes a year's new moons on every call; one table per year keeps a
+    million members' conversions to a few hundred library calls.
+    """
+    table = {}
+    for lunar_month in LunarYear.fromYear(year).getMonthsInYear():
+        first = Solar.fromJulianDay(lunar_month.getFirstJulianDay())
+        number = lunar_month.getMonth()
+        table[(abs(number), number < 0)] = (
+            date(first.getYear(), first.getMonth(), first.getDay()),
+            lunar_month.getDayCount(),
+        )
+    return table
+
+
 def lunar_to_solar(year: int, month: int, day: int, is_leap: bool = False) -> date:
     """The Gregorian date of lunar year-month-day; ValueError if that day does not exist."""
     _check_month_day(month, day)
-    if day > month_length(year, month, is_leap):
+    first, days = _month(year, month, is_leap)
+    if day > days:
         raise ValueError(f"lunar {year}-{month}{' (leap)' if is_leap else ''} has no day {day}")
-    solar = Lunar.fromYmd(year, _library_month(month, is_leap), day).getSolar()
-    return date(solar.getYear(), solar.getMonth(), solar.getDay())
+    return first + timedelta(days=day - 1)
+
+
+def _month(year: int, month: int, is_leap: bool) -> tuple[date, int]:
+    try:
+        return _year_table(year)[(month, is_leap)]
+    except KeyError:
+        raise ValueError(f"lunar year {year} has no leap month {month}") from None
 
 
 def solar_to_lunar(d: date) -> LunarDate:
@@ -57,19 +81,15 @@ def solar_to_lunar(d: date) -> LunarDate:
     return LunarDate(lunar.getYear(), abs(month), lunar.getDay(), month < 0)
 
 
-@lru_cache(maxsize=512)
 def leap_month(year: int) -> int | None:
     """The number of the leap month in lunar `year`, or None when it has none."""
-    return LunarYear.fromYear(year).getLeapMonth() or None
+    return next((month for month, leap in _year_table(year) if leap), None)
 
 
-@lru_cache(maxsize=8192)
 def month_length(year: int, month: int, is_leap: bool = False) -> int:
     """Days (29 or 30) in a lunar month; ValueError if the year has no such leap month."""
     _check_month_day(month, 1)
-    if is_leap and leap_month(year) != month:
-        raise ValueError(f"lunar year {year} has no leap month {month}")
-    return LunarMonth.fromYm(year, _library_month(month, is_leap)).getDayCount()
+    return _month(year, month, is_leap)[1]
 
 
 @lru_cache(maxsize=1024)
