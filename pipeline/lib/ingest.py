@@ -321,14 +321,20 @@ def is_in(values: pd.Series, allowed: pd.Index) -> pd.Series:
 
 
 def _extra_json(frame: pd.DataFrame) -> pd.Series:
-    """Unknown member columns as one JSON object per row, for `member.extra[...]`."""
+    """Unknown member columns as one JSON object per row, for `member.extra[...]`.
+
+    Each distinct value is encoded once and the objects are assembled by string
+    concatenation, so a million members cost a handful of vectorised operations.
+    """
     extra = [c for c in frame.columns if c.startswith("extra:")]
-    if not extra:
-        return pd.Series("{}", index=frame.index, dtype="string")
-    names = [c.removeprefix("extra:") for c in extra]
-    values = frame[extra].astype(object).where(frame[extra].notna(), "").to_numpy()
-    encoded = [json.dumps(dict(zip(names, row)), ensure_ascii=False) for row in values]
-    return pd.Series(encoded, index=frame.index, dtype="string")
+    result = pd.Series("{", index=frame.index, dtype="string[pyarrow]")
+    for number, column in enumerate(extra):
+        values = frame[column].fillna("").astype("string[pyarrow]")
+        encoded = {v: json.dumps(v, ensure_ascii=False) for v in values.unique()}
+        key = json.dumps(column.removeprefix("extra:"), ensure_ascii=False)
+        separator = ", " if number else ""
+        result = result + f"{separator}{key}: " + values.map(encoded).astype("string[pyarrow]")
+    return (result + "}").astype("string")
 
 
 def _apply_defaults(table: Table, frame: pd.DataFrame) -> pd.DataFrame:

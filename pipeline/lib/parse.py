@@ -208,14 +208,20 @@ def parse_lunar_date(raw: pd.Series, is_leap: pd.Series) -> tuple[Parsed, pd.Ser
     if compact.any():
         parts.loc[compact] = text[compact].str.extract(_COMPACT_RE)[["year", "month", "day"]]
     parts = parts.apply(pd.to_numeric, errors="coerce").astype("Int64")
-    leap = is_leap.fillna(False).astype(bool)
-    gregorian = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]")
-    lunar_text = pd.Series(pd.NA, index=raw.index, dtype="string")
-    for index, (year, month, day) in parts.dropna().iterrows():
-        solar = _lunar_to_solar(int(year), int(month), int(day), bool(leap[index]))
-        if solar is not None:
-            gregorian[index] = pd.Timestamp(solar)
-            lunar_text[index] = f"{year:04d}-{month:02d}-{day:02d}"
+    parts["leap"] = is_leap.fillna(False).astype(bool)
+    keys = parts.dropna().astype({"year": int, "month": int, "day": int})
+    unique = keys.drop_duplicates()
+    solar = [_lunar_to_solar(*row) for row in unique.itertuples(index=False)]
+    lookup = unique.assign(
+        gregorian=pd.to_datetime(pd.Series(solar, index=unique.index, dtype="object")),
+        lunar_text=[
+            f"{y:04d}-{m:02d}-{d:02d}" if g is not None else None
+            for y, m, d, g in zip(unique["year"], unique["month"], unique["day"], solar)
+        ],
+    )
+    found = keys.reset_index().merge(lookup, on=["year", "month", "day", "leap"]).set_index("index")
+    gregorian = found["gregorian"].reindex(raw.index).astype("datetime64[us]")
+    lunar_text = found["lunar_text"].reindex(raw.index).astype("string")
     return Parsed(gregorian, text.notna() & gregorian.isna()), lunar_text
 
 

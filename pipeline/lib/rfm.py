@@ -39,9 +39,13 @@ from typing import Annotated
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-RFM_COLUMNS = ("member_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score")
+RFM_COLUMNS = (
+    "member_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score",
+)
 UNCLASSIFIED = "Unclassified"  # members no rule matches, when the rules have no catch-all
 
 _TRANSACTION_COLUMNS = ("txn_id", "member_id", "txn_at", "amount_cny")
@@ -78,22 +82,18 @@ def compute_rfm(transactions: pd.DataFrame) -> pd.DataFrame:
     if transactions.empty:
         return _empty_rfm(transactions["member_id"].dtype)
 
-    codes, member_ids = pd.factorize(transactions["member_id"], sort=True)
+    codes, member_ids = factorize_ids(transactions["member_id"], sort=True)
     n = len(member_ids)
-
-    txn_codes, txn_uniques = pd.factorize(transactions["txn_id"])
-    member_txn = codes.astype(np.int64) * len(txn_uniques) + txn_codes
-    distinct_pairs = pd.unique(member_txn)
-    frequency = np.bincount(distinct_pairs // len(txn_uniques), minlength=n)
-
-    by_member = pd.DataFrame(
-        {
-            "txn_at": transactions["txn_at"].to_numpy(),
-            "amount_cny": transactions["amount_cny"].to_numpy(dtype=np.float64),
-        }
-    ).groupby(codes, sort=True)
-    latest = by_member["txn_at"].max().to_numpy()
-    monetary = by_member["amount_cny"].sum().to_numpy()
+    frequency = count_distinct(codes, n, transactions["txn_id"])
+    stamps = transactions["txn_at"].to_numpy()
+    latest = np.full(n, np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(latest, codes, stamps.view(np.int64))
+    latest = latest.view(stamps.dtype)
+    # pandas' grouped sum (compensated, row order), bit for bit the recipe's
+    # groupby("member_id").sum(); categorical codes spare groupby re-hashing the keys.
+    groups = pd.Categorical.from_codes(codes, categories=pd.RangeIndex(n))
+    amounts = pd.Series(transactions["amount_cny"].to_numpy(dtype=np.float64))
+    monetary = amounts.groupby(groups, observed=False).sum().to_numpy()
 
     snapshot = rfm_snapshot(transactions).to_datetime64()
     recency_days = ((snapshot - latest) // _ONE_DAY).astype(np.int64)
@@ -113,6 +113,79 @@ def compute_rfm(transactions: pd.DataFrame) -> pd.DataFrame:
     return rfm
 
 
+def factorize_ids(values: pd.Series, sort: bool = False) -> tuple[np.ndarray, pd.Index]:
+    """`pd.factorize` for id columns: int64 codes (-1 for blank) and the distinct ids.
+
+    Arrow-backed strings (the staged "string" dtype) are dictionary-encoded by Arrow
+    directly, skipping pandas' conversions (a quarter to a third faster on 8M ids).
+    Codes follow first appearance, or with `sort` the ids' string order (code point
+    order, as `sorted`).
+    """
+    dtype = values.dtype
+    if not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
+        codes, uniques = pd.factorize(values, sort=sort)
+        return codes.astype(np.int64), pd.Index(uniques)
+    arrow = pa.array(values.array)
+    if isinstance(arrow, pa.ChunkedArray):
+        arrow = arrow.combine_chunks()
+    encoded = pc.dictionary_encode(arrow)
+    codes = encoded.indices.fill_null(-1).to_numpy().astype(np.int64)
+    dictionary = encoded.dictionary
+    if sort:
+        order = pc.array_sort_indices(dictionary).to_numpy()
+        recode = np.empty(len(order) + 1, dtype=np.int64)
+        recode[order] = np.arange(len(order))
+        recode[-1] = -1  # blank stays blank
+        codes = recode[codes]
+        dictionary = dictionary.take(pa.array(order))
+    return codes, pd.Index(dtype.__from_arrow__(dictionary))
+
+
+def count_distinct(codes: np.ndarray, n: int, values: pd.Series) -> np.ndarray:
+    """Number of distinct `values` per group: `codes` (0..n-1, one per row) name the group.
+
+    Runs of rows repeating the previous row's group and value (the line items of one
+    transaction, as exports list them) are collapsed first. Then no hashing is needed
+    when the runs' values strictly increase (ids issued in time order, export sorted by
+    time); else when every value belongs to one group only (each txn_id to one member)
+    counting values per owner is enough; otherwise distinct (group, value) pairs count.
+    """
+    codes = np.asarray(codes, dtype=np.int64)
+    if len(codes) == 0:
+        return np.zeros(n, dtype=np.int64)
+    array = values.array
+    same = array[1:] == array[:-1]
+    if hasattr(same, "to_numpy"):
+        same = same.to_numpy(dtype=bool, na_value=False)
+    starts = np.concatenate(([True], ~np.asarray(same, dtype=bool) | (codes[1:] != codes[:-1])))
+    group = codes[starts]
+    if _strictly_increasing(array[starts]):  # e.g. ids that grow with time: all distinct
+        return np.bincount(group, minlength=n).astype(np.int64)
+    value, uniques = factorize_ids(pd.Series(array[starts]))
+    width = len(uniques) + 1  # + 1: a blank value (code -1) counts as one value
+    value = np.where(value < 0, width - 1, value)
+    owner = np.empty(width, dtype=np.int64)
+    owner[value] = group
+    if np.array_equal(owner[value], group):
+        owned = np.zeros(width, dtype=bool)
+        owned[value] = True
+        return np.bincount(owner[owned], minlength=n).astype(np.int64)
+    pairs = pd.unique(group * width + value)
+    return np.bincount(pairs // width, minlength=n).astype(np.int64)
+
+
+def _strictly_increasing(array) -> bool:
+    if len(array) < 2:
+        return True
+    try:
+        increasing = array[1:] > array[:-1]
+    except TypeError:  # values that do not compare
+        return False
+    if hasattr(increasing, "to_numpy"):
+        increasing = increasing.to_numpy(dtype=bool, na_value=False)
+    return bool(np.all(increasing))
+
+
 def _quintiles(values: pd.Series) -> np.ndarray:
     ranks = values.rank(method="first").to_numpy(dtype=np.int64)
     return quintile_of_rank(ranks, len(values))
@@ -122,6 +195,9 @@ def _check_transactions(transactions: pd.DataFrame) -> None:
     missing = [c for c in _TRANSACTION_COLUMNS if c not in transactions.columns]
     if missing:
         raise KeyError(f"transactions: missing column(s) {', '.join(missing)}")
+    txn_at_dtype = transactions["txn_at"].dtype
+    if not pd.api.types.is_datetime64_dtype(txn_at_dtype):
+        raise TypeError(f"transactions.txn_at: expected naive datetime64, not {txn_at_dtype}")
     for column in _TRANSACTION_COLUMNS:
         blanks = int(transactions[column].isna().sum())
         if blanks:
