@@ -12,6 +12,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from pipeline.lib.calendar import WESTERN_DATES
+from pipeline.lib.complaints import SlaTargets
+from pipeline.lib.rfm import DEFAULT_SEGMENT_RULES, SegmentRule, check_segment_rules
+from pipeline.lib.scoring import (
+    DEFAULT_INDICATORS,
+    DEFAULT_TIERS,
+    Indicator,
+    LifecycleThresholds,
+    TierRule,
+    check_indicators,
+    check_tiers,
+)
 from pipeline.settings import PATHS
 
 
@@ -39,11 +51,94 @@ class Club(_Model):
     email: str = ""
 
 
+class Scorecard(_Model):
+    """The weighted relationship scorecard: indicators with weights, then tiers."""
+
+    indicators: list[Indicator] = list(DEFAULT_INDICATORS)
+    tiers: list[TierRule] = list(DEFAULT_TIERS)
+
+    @field_validator("indicators")
+    @classmethod
+    def _indicators(cls, value: list[Indicator]) -> list[Indicator]:
+        check_indicators(value)
+        return value
+
+    @field_validator("tiers")
+    @classmethod
+    def _tiers(cls, value: list[TierRule]) -> list[TierRule]:
+        check_tiers(value)
+        return value
+
+
+class Birthdays(_Model):
+    milestones: list[int] = [60, 70, 80, 90, 100]
+
+
+class Anniversaries(_Model):
+    """Greet on membership (join_date) and ownership (move_in_date) anniversaries.
+
+    `*_every`: every N years (1 = each year); 0 turns the kind off.
+    """
+
+    membership_every: int = Field(1, ge=0)
+    ownership_every: int = Field(1, ge=0)
+
+
+class CustomDay(_Model):
+    """A club date: `when` is a yearly "MM-DD" or a one-off "YYYY-MM-DD"."""
+
+    when: str
+    name: str
+    name_en: str
+
+    @field_validator("when")
+    @classmethod
+    def _when(cls, value: str) -> str:
+        import re
+
+        if not re.fullmatch(r"(\d{4}-)?\d{2}-\d{2}", value):
+            raise ValueError("expected MM-DD (yearly) or YYYY-MM-DD (once)")
+        return value
+
+
+class Calendar(_Model):
+    western: list[str] = []  # Western dates to list as festivals, e.g. christmas
+    custom: list[CustomDay] = []
+    # Festivals that get a greeting letter in their month (keys of FESTIVAL_KEYS).
+    greeting_festivals: list[str] = ["spring", "dragon-boat", "mid-autumn", "double-ninth"]
+
+    @field_validator("western")
+    @classmethod
+    def _western(cls, value: list[str]) -> list[str]:
+        unknown = [k for k in value if k not in WESTERN_DATES]
+        if unknown:
+            raise ValueError(f"unknown western date {unknown[0]!r}; expected one of "
+                             f"{', '.join(sorted(WESTERN_DATES))}")
+        return value
+
+
+class Complaints(_Model):
+    sla: SlaTargets = SlaTargets()
+
+
 class ClubConfig(_Model):
     club: Club = Club()
     locale: str = "zh-CN"
     timezone: str = "Asia/Shanghai"
     phone_region: str = "CN"
+    segments: list[SegmentRule] = list(DEFAULT_SEGMENT_RULES)
+    scorecard: Scorecard = Scorecard()
+    lifecycle: LifecycleThresholds = LifecycleThresholds()
+    birthdays: Birthdays = Birthdays()
+    anniversaries: Anniversaries = Anniversaries()
+    calendar: Calendar = Calendar()
+    complaints: Complaints = Complaints()
+
+    @field_validator("segments")
+    @classmethod
+    def _segments(cls, value: list[SegmentRule]) -> list[SegmentRule]:
+        check_segment_rules(value)
+        return value
 
     @field_validator("timezone")
     @classmethod

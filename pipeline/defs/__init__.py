@@ -4,11 +4,34 @@ from __future__ import annotations
 
 import dagster as dg
 
+from pipeline.defs.calendar.assets import anniversaries, holidays, upcoming_birthdays
+from pipeline.defs.complaints.assets import (
+    complaint_anomalies,
+    complaint_backlog,
+    complaint_overdue_by_owner,
+    complaint_stats,
+)
 from pipeline.defs.deliver.assets import edition
-from pipeline.defs.ingest.assets import STAGED_ASSETS, warehouse
+from pipeline.defs.ingest.assets import STAGED_ASSETS, warehouse, warehouse_marts
+from pipeline.defs.segments.assets import agg_monthly_activity, churn_risk, segments
 from pipeline.defs.resources import ClubPressSettings, ParquetIOManager
 
-ASSETS = [*STAGED_ASSETS, warehouse, edition]
+ASSETS = [
+    *STAGED_ASSETS,
+    warehouse,
+    holidays,
+    upcoming_birthdays,
+    anniversaries,
+    segments,
+    churn_risk,
+    agg_monthly_activity,
+    complaint_stats,
+    complaint_backlog,
+    complaint_overdue_by_owner,
+    complaint_anomalies,
+    warehouse_marts,
+    edition,
+]
 
 monthly_edition = dg.define_asset_job(
     "monthly_edition",

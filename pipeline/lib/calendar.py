@@ -8,6 +8,8 @@ knows gets festivals only, and says so in `df.attrs["arrangement_source"]` (None
 
 from __future__ import annotations
 
+import re
+
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -269,3 +271,24 @@ def is_working_day(d: date, off: set[date], makeup: set[date]) -> bool:
     if d in off:
         return False
     return d.weekday() < 5
+
+
+# Stable keys for greetings (`festival-<key>` letters) and for club.yaml.
+FESTIVAL_KEYS = {
+    "除夕": "new-years-eve",
+    "春节": "spring",
+    "元宵节": "lantern",
+    "清明节": "qingming",
+    "端午节": "dragon-boat",
+    "七夕": "qixi",
+    "中秋节": "mid-autumn",
+    "重阳节": "double-ninth",
+    "冬至": "winter-solstice",
+} | {name: key.replace("_", "-") for key, (name, *_rest) in WESTERN_DATES.items()}
+
+
+def festival_key(name: str, name_en: str) -> str:
+    """The greeting key of a festival or club date (a slug of its English name if custom)."""
+    if name in FESTIVAL_KEYS:
+        return FESTIVAL_KEYS[name]
+    return re.sub(r"[^a-z0-9]+", "-", name_en.lower()).strip("-")

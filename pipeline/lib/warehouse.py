@@ -38,3 +38,28 @@ def load_tables(path: Path, tables: dict[tuple[str, str], tuple[str, pd.DataFram
             ).fetchone()[0]
         con.execute("commit")
     return counts
+
+
+def load_frames(path: Path, schema: str, frames: dict[str, pd.DataFrame]) -> dict[str, int]:
+    """Replace `schema.<name>` with each frame as it is (marts are typed by their step)."""
+    with connect(path) as con:
+        con.execute("begin transaction")
+        con.execute(f'create schema if not exists "{schema}"')
+        for name, frame in frames.items():
+            con.register("source", frame)
+            con.execute(f'create or replace table "{schema}"."{name}" as select * from source')
+            con.unregister("source")
+        con.execute("commit")
+    return {f"{schema}.{name}": len(frame) for name, frame in frames.items()}
+
+
+def query(model: str, **relations: pd.DataFrame) -> pd.DataFrame:
+    """Run `pipeline/sql/<model>.sql` in an in-memory DuckDB over the given frames.
+
+    Steps compute with their own in-memory connection and hand results on as Parquet, so
+    only the warehouse step ever opens the warehouse file for writing.
+    """
+    with duckdb.connect() as con:
+        for name, frame in relations.items():
+            con.register(name, frame)
+        return con.execute(sql_text(model)).df()

@@ -29,8 +29,9 @@ def test_definitions_load_with_job_assets_and_checks():
     assert job.partitions_def.get_partition_keys()[0] == "2015-01-01"
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
     assert {"stg_members", "stg_transactions", "warehouse", "edition"} <= keys
-    checks = {c.name for c in defs.resolve_asset_graph().asset_check_keys}
-    assert checks == {"rows_reconcile"}
+    checks = {c.to_user_string() for c in defs.resolve_asset_graph().asset_check_keys}
+    assert {"stg_members:rows_reconcile", "segments:one_row_per_member",
+            "complaint_stats:received_matches_export"} <= checks
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from pipeline.defs.marts import MARTS
 from pipeline.defs.partitions import editions
 from pipeline.defs.resources import ClubPressSettings
 from pipeline.lib.edition import publish, run_record, write_json, write_table
@@ -50,7 +51,8 @@ def quarantine_summary(quarantine: pd.DataFrame) -> list[dict]:
 @dg.asset(
     partitions_def=editions,
     group_name="deliver",
-    deps=["warehouse"],
+    deps=["warehouse", "warehouse_marts"],
+    ins={name: dg.AssetIn(name) for name in MARTS},
     description="The edition folder OUT/YYYY-MM: tables, run.json and the review site, "
     "built aside and moved into place only when complete.",
 )
@@ -62,6 +64,7 @@ def edition(
     stg_complaints: Staged,
     stg_contacts: Staged,
     stg_events: Staged,
+    **marts: pd.DataFrame,
 ) -> dg.MaterializeResult:
     started = time.perf_counter()
     month = context.partition_key[:7]
@@ -73,6 +76,8 @@ def edition(
 
     quarantine = pd.concat([s.quarantine for s in staged], ignore_index=True)
     write_table(quarantine, build / "tables", "quarantine")
+    for name, frame in marts.items():
+        write_table(frame, build / "tables", name)
     reconciliation = {s.table: s.reconciliation() for s in staged}
     record = run_record(
         month,
@@ -94,7 +99,8 @@ def edition(
             quarantine_rows=sum(c["rows_quarantined"] for c in reconciliation.values()),
             dropped_values=int((quarantine["action"] == "value_dropped").sum()),
             reasons=quarantine_summary(quarantine),
-            links=["run.json", "tables/quarantine.csv", "tables/quarantine.parquet"],
+            links=["run.json", "tables/quarantine.csv"]
+            + [f"tables/{name}.csv" for name in sorted(marts)],
         ),
         encoding="utf-8",
     )

@@ -7,12 +7,13 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from pipeline.defs.marts import MARTS
 from pipeline.defs.partitions import editions
 from pipeline.defs.resources import ClubPressSettings
 from pipeline.lib.ingest import Staged, ingest_table
 from pipeline.lib.progress import rate, report
 from pipeline.lib.schema import TABLES, Table
-from pipeline.lib.warehouse import load_tables
+from pipeline.lib.warehouse import load_frames, load_tables
 
 RECONCILES = "rows_reconcile"
 
@@ -133,3 +134,19 @@ def warehouse(
     report("warehouse", f"{sum(counts.values()):,} rows into {settings.warehouse} "
            f"in {time.perf_counter() - started:.1f} s")
     return dg.MaterializeResult(metadata={**counts, "path": settings.warehouse})
+
+
+@dg.asset(
+    partitions_def=editions,
+    group_name="ingest",
+    deps=["warehouse"],  # one writer at a time: after the staged tables are in
+    ins={name: dg.AssetIn(name) for name in MARTS},
+    description="Loads every derived table into the warehouse's `marts` schema, in one "
+    "transaction.",
+)
+def warehouse_marts(settings: ClubPressSettings, **marts: pd.DataFrame) -> dg.MaterializeResult:
+    started = time.perf_counter()
+    counts = load_frames(Path(settings.warehouse), "marts", marts)
+    report("warehouse", f"{len(marts)} marts, {sum(counts.values()):,} rows "
+           f"in {time.perf_counter() - started:.1f} s")
+    return dg.MaterializeResult(metadata=counts)
