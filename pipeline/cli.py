@@ -63,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--no-bad-rows", action="store_true",
                         help="leave out the deliberately bad rows")
 
+    calendar = commands.add_parser("calendar", help="the year's holiday and festival calendar as CSV")
+    calendar.add_argument("--year", type=int, required=True)
+    calendar.add_argument("--config", type=Path, help="club.yaml (default: the bundled one)")
+
     check = commands.add_parser("check", help="validate exports without running the job")
     check.add_argument("--exports", type=Path, required=True)
     check.add_argument("--as-of", type=_day, dest="as_of")
@@ -82,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     except ExportError as error:
         print(f"clubpress: {error}", file=sys.stderr)
         return EXIT_FAILED
+    except BrokenPipeError:  # the reader of stdout went away (e.g. `| head`)
+        sys.stderr.close()
+        return EXIT_OK
     except KeyboardInterrupt:
         print("clubpress: interrupted; the previous edition is untouched", file=sys.stderr)
         return EXIT_FAILED
@@ -141,7 +148,23 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_OK if check_exports(args.exports, args.as_of, sys.stdout) else EXIT_FAILED
 
 
-COMMANDS = {"run": _run, "sample": _sample, "check": _check}
+def _calendar(args: argparse.Namespace) -> int:
+    """CSV on stdout with the columns of tables/holidays.csv; warnings on stderr."""
+    from pipeline.defs.calendar.assets import club_calendar
+    from pipeline.lib.calendar import official_days
+
+    if not 1901 <= args.year <= 2099:
+        raise UsageError("--year must be between 1901 and 2099")
+    config = load_config(args.config)
+    frame = club_calendar(config, args.year)
+    if official_days(args.year, PATHS.reference)[1] is None:
+        print(f"clubpress: no official holiday arrangement published for {args.year}; "
+              "festivals and club dates only", file=sys.stderr)
+    frame.to_csv(sys.stdout, index=False, lineterminator="\n")
+    return EXIT_OK
+
+
+COMMANDS = {"run": _run, "sample": _sample, "check": _check, "calendar": _calendar}
 
 
 if __name__ == "__main__":

@@ -74,3 +74,35 @@ def test_check_exits_1_on_unusable_file(exports, capsys):
     (exports / "members.csv").write_text("", "utf-8")
     assert main(["check", "--exports", str(exports)]) == 1
     assert "members.csv: line 1: the file is empty" in capsys.readouterr().out
+
+
+def test_calendar_prints_the_holidays_table_as_csv(capsys):
+    import csv
+    import io
+
+    assert main(["calendar", "--year", "2026"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert list(rows[0]) == ["date", "name", "name_en", "kind"]
+    by_date = {(r["date"], r["kind"]): r["name"] for r in rows}
+    assert by_date[("2026-02-17", "festival")] == "春节"
+    assert by_date[("2026-09-25", "festival")] == "中秋节"
+    assert by_date[("2026-02-14", "make_up_workday")] == "春节调休"  # a Saturday at work
+    assert by_date[("2026-02-21", "statutory_off")] == "春节"  # a Saturday inside the block
+
+
+def test_calendar_for_an_unpublished_year_warns_and_lists_festivals(capsys):
+    assert main(["calendar", "--year", "2031"]) == 0
+    printed = capsys.readouterr()
+    assert "no official holiday arrangement published for 2031" in printed.err
+    assert "statutory_off" not in printed.out and "春节" in printed.out
+
+
+def test_calendar_with_custom_and_western_dates_from_config(tmp_path, capsys):
+    config = tmp_path / "club.yaml"
+    config.write_text(
+        "calendar:\n  western: [christmas]\n  custom:\n"
+        "    - {when: '06-18', name: 建会纪念日, name_en: Club Founding Day}\n", "utf-8")
+    assert main(["calendar", "--year", "2026", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "2026-12-25,圣诞节,Christmas Day,festival" in out
+    assert "2026-06-18,建会纪念日,Club Founding Day,custom" in out

@@ -1,8 +1,11 @@
 """Calendar: festivals, official days off and make-up days; birthdays and anniversaries."""
 
+from datetime import date
+
 import dagster as dg
 import pandas as pd
 
+from pipeline.config import ClubConfig
 from pipeline.defs.partitions import edition_window, editions
 from pipeline.defs.resources import ClubPressSettings
 from pipeline.lib.birthdays import anniversaries_in_window, birthdays_in_window
@@ -12,12 +15,11 @@ from pipeline.lib.progress import report
 from pipeline.settings import PATHS
 
 
-def club_calendar(settings: ClubPressSettings, year: int) -> pd.DataFrame:
+def club_calendar(config: ClubConfig, year: int) -> pd.DataFrame:
     """The `holidays` table for one year with the club's western and custom dates."""
-    config = settings.club.calendar
-    custom = [CustomDate(c.when if len(c.when) == 5 else pd.Timestamp(c.when).date(),
-                         c.name, c.name_en) for c in config.custom]
-    return build_calendar(year, PATHS.reference, custom, config.western)
+    custom = [CustomDate(c.when if len(c.when) == 5 else date.fromisoformat(c.when),
+                         c.name, c.name_en) for c in config.calendar.custom]
+    return build_calendar(year, PATHS.reference, custom, config.calendar.western)
 
 
 @dg.asset(partitions_def=editions, group_name="calendar",
@@ -26,7 +28,7 @@ def club_calendar(settings: ClubPressSettings, year: int) -> pd.DataFrame:
 def holidays(context: dg.AssetExecutionContext, settings: ClubPressSettings) -> dg.Output:
     start, _ = edition_window(context.partition_key)
     years = (start.year, start.year + 1)
-    frame = pd.concat([club_calendar(settings, y) for y in years], ignore_index=True)
+    frame = pd.concat([club_calendar(settings.club, y) for y in years], ignore_index=True)
     unpublished = [y for y in years if official_days(y, PATHS.reference)[1] is None]
     for year in unpublished:
         report("calendar", f"no official holiday arrangement published for {year}: "
