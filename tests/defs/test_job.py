@@ -107,3 +107,50 @@ def test_failed_first_run_leaves_no_edition(exports, tmp_path):
         run(exports, tmp_path)
     out = tmp_path / "out"
     assert not (out / "2026-12").exists()
+
+
+def table(edition, name):
+    return pd.read_csv(edition / "tables" / f"{name}.csv", encoding="utf-8-sig", dtype={"member_id": str})
+
+
+def test_segments_cover_every_member_with_contract_rfm(edition):
+    segments = table(edition, "segments").set_index("member_id")
+    assert len(segments) == 8  # every loaded member, buyers or not
+    for column in ["recency_days", "frequency", "monetary", "r_score", "f_score", "m_score",
+                   "rfm_segment", "score", "tier", "lifecycle_stage"]:
+        assert column in segments.columns
+    # Snapshot: latest purchase 2026-11-01 00:00 plus one day; recency in whole days, floored.
+    assert segments.loc["M0001", ["recency_days", "frequency", "monetary"]].tolist() == [31, 1, 1400.5]
+    assert segments.loc["M0002", ["recency_days", "frequency", "monetary"]].tolist() == [47, 2, 500.0]
+    assert segments.loc["M0004", "recency_days"] == 427  # Excel serial date 2025-08-31 12:00
+    assert segments.loc["M0006", "r_score"] == 5  # the most recent buyer
+    assert pd.isna(segments.loc["M0003", "rfm_segment"])  # never purchased
+    assert segments.loc["M0003", "lifecycle_stage"] == "prospect"
+    assert segments["score"].between(0, 100).all()
+
+
+def test_upcoming_birthdays_for_the_edition_month(edition):
+    birthdays = table(edition, "upcoming_birthdays")
+    # Only 王伟 (born 1975-12-08) has a birthday in December 2026.
+    assert birthdays[["member_id", "birthday", "calendar", "age"]].values.tolist() == [
+        ["M0001", "2026-12-08", "solar", 51]
+    ]
+
+
+def test_holidays_and_complaint_tables(edition):
+    holidays = table(edition, "holidays")
+    assert ("2026-12-22", "冬至", "festival") in set(
+        zip(holidays["date"], holidays["name"], holidays["kind"])
+    )
+    stats = table(edition, "complaint_stats")
+    all_rows = stats[stats["category"] == "all"].set_index("month")
+    assert all_rows["received"].to_dict() == {"2026-09": 1, "2026-10": 2}  # blank member counted
+    backlog = table(edition, "complaint_backlog")
+    assert backlog["complaint_id"].tolist() == ["C0002"]  # the open noise complaint
+
+
+def test_marts_are_in_the_warehouse(edition, tmp_path):
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+        rows = con.execute("select count(*) from marts.segments").fetchone()[0]
+        months = con.execute("select count(*) from marts.agg_monthly_activity").fetchone()[0]
+    assert (rows, months) == (8, 5)  # 2025-08, 2025-12, 2026-09, 2026-10, 2026-11
