@@ -7,6 +7,7 @@ that names the key (`ConfigError`).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -121,6 +122,24 @@ class Complaints(_Model):
     sla: SlaTargets = SlaTargets()
 
 
+class EnvelopeWindow(_Model):
+    """Where the address shows through a window envelope, from the sheet's top left (mm)."""
+
+    left_mm: float = Field(20, ge=0)
+    top_mm: float = Field(45, ge=0)
+    width_mm: float = Field(90, gt=0)
+    height_mm: float = Field(45, gt=0)
+
+
+class Print(_Model):
+    """Paper, envelopes and batches for the mailing house."""
+
+    paper: Literal["A4", "A5", "Letter"] = "A4"
+    envelope_window: EnvelopeWindow = EnvelopeWindow()
+    batch_size: int = Field(500, ge=1)  # pieces per batch file
+    duplex: bool = False  # printed on both sides: every piece starts on a new sheet
+
+
 class ClubConfig(_Model):
     club: Club = Club()
     locale: str = "zh-CN"
@@ -133,6 +152,7 @@ class ClubConfig(_Model):
     anniversaries: Anniversaries = Anniversaries()
     calendar: Calendar = Calendar()
     complaints: Complaints = Complaints()
+    print: Print = Print()
 
     @field_validator("segments")
     @classmethod

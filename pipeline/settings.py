@@ -33,6 +33,11 @@ class Paths:
         return self.root / "output"
 
     @property
+    def assets(self) -> Path:
+        """Images and fonts documents may load (the only files WeasyPrint is served)."""
+        return self.root / "assets"
+
+    @property
     def templates(self) -> Path:
         return self.root / "templates"
 

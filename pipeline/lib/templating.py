@@ -6,6 +6,7 @@ from functools import lru_cache
 
 import jinja2
 
+from pipeline.lib import i18n
 from pipeline.settings import PATHS
 
 
@@ -23,6 +24,13 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["thousands"] = thousands
+    env.filters["date"] = i18n.format_date  # {{ day | date(lang) }}
+    env.filters["month_day"] = i18n.format_month_day
+    env.filters["cny"] = i18n.format_cny
+    env.filters["mask_phone"] = i18n.mask_phone
+    env.filters["mask_email"] = i18n.mask_email
+    env.globals["salutation"] = i18n.salutation
+    env.globals["household_name"] = i18n.household_name
     return env
 
 

@@ -1,0 +1,107 @@
+"""Words and formats in the members' languages: zh-CN (first), zh-TW, en.
+
+Every document gets its salutations, dates and amounts from here, through the Jinja
+filters registered in `templating.py`, so a letter and a newsletter never disagree.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+LANGUAGES = ("zh-CN", "zh-TW", "en")
+DEFAULT_LANGUAGE = "zh-CN"
+
+_TITLES = {
+    "zh-CN": {"mr": "先生", "ms": "女士"},
+    "zh-TW": {"mr": "先生", "ms": "女士"},
+    "en": {"mr": "Mr", "ms": "Ms"},
+}
+_DEAR = {"zh-CN": "尊敬的", "zh-TW": "尊敬的", "en": "Dear"}
+_MEMBER = {"zh-CN": "会员", "zh-TW": "會員", "en": "Member"}
+_HOUSEHOLD = {"zh-CN": "{surname}府", "zh-TW": "{surname}府", "en": "The {surname} Household"}
+
+
+def language(value: str | None) -> str:
+    return value if value in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def is_chinese_name(name: str) -> bool:
+    return any("\u3400" <= ch <= "\u9fff" or "\U00020000" <= ch <= "\U0003134f" for ch in name)
+
+
+def surname(name: str) -> str:
+    """Family name: the first character of a Chinese name (two for common compound
+    surnames), the last word of a Western one."""
+    name = name.strip()
+    if is_chinese_name(name):
+        compound = name[:2]
+        return compound if compound in COMPOUND_SURNAMES and len(name) > 2 else name[:1]
+    parts = name.split()
+    return parts[-1] if parts else name
+
+
+COMPOUND_SURNAMES = frozenset(
+    "欧阳 司马 上官 诸葛 东方 皇甫 令狐 公孙 慕容 尉迟 长孙 宇文 司徒 夏侯 轩辕 端木 "
+    "歐陽 司馬 諸葛 東方 長孫 夏侯 軒轅".split()
+)
+
+
+def salutation(name: str, title: str | None, lang: str) -> str:
+    """尊敬的王先生 / 尊敬的王女士 / Dear Ms Wang; without a known gender, the full name."""
+    lang = language(lang)
+    words = _TITLES[lang].get(title or "")
+    if lang == "en":
+        return f"Dear {words} {surname(name)}" if words else f"Dear {name}"
+    if words:
+        return f"{_DEAR[lang]}{surname(name)}{words}"
+    return f"{_DEAR[lang]}{name}{_MEMBER[lang]}"
+
+
+def household_name(name: str, lang: str) -> str:
+    """The addressee of a household letter: 王府 / The Wang Household."""
+    return _HOUSEHOLD[language(lang)].format(surname=surname(name))
+
+
+def format_date(value, lang: str) -> str:
+    """2026年12月8日 / 2026年12月8日 / 8 December 2026."""
+    if value is None or (not isinstance(value, date) and pd.isna(value)):
+        return ""
+    day = pd.Timestamp(value)
+    if language(lang) == "en":
+        return f"{day.day} {day.strftime('%B')} {day.year}"
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def format_month_day(value, lang: str) -> str:
+    """12月8日 / 8 December."""
+    day = pd.Timestamp(value)
+    if language(lang) == "en":
+        return f"{day.day} {day.strftime('%B')}"
+    return f"{day.month}月{day.day}日"
+
+
+def format_cny(amount, lang: str) -> str:
+    """¥1,234.50 in every language (the club's currency)."""
+    if amount is None or pd.isna(amount):
+        return ""
+    return f"¥{float(amount):,.2f}"
+
+
+def mask_phone(phone: str | None) -> str:
+    """+8613812345678 -> +86 138****5678: enough to recognise, not to call."""
+    if not phone or pd.isna(phone):
+        return ""
+    digits = str(phone)
+    if digits.startswith("+86") and len(digits) == 14:
+        return f"+86 {digits[3:6]}****{digits[-4:]}"
+    return digits[:-4].rstrip("0123456789") + "****" + digits[-4:] if len(digits) > 4 else "****"
+
+
+def mask_email(email: str | None) -> str:
+    """wang.wei@example.com -> w***@example.com."""
+    if not email or pd.isna(email) or "@" not in str(email):
+        return ""
+    local, domain = str(email).rsplit("@", 1)
+    return f"{local[:1]}***@{domain}"
