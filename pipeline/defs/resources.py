@@ -51,14 +51,24 @@ class ClubPressSettings(dg.ConfigurableResource):
         return self.out / ".build" / edition
 
 
+SUMMARY_ONLY = {"rows": False}  # AssetIn metadata: load a Staged input without its rows
+
+
 class ParquetIOManager(dg.ConfigurableIOManager):
-    """Stores each step's tables as Parquet under `base_dir/<partition>/<asset>/`."""
+    """Stores each step's tables as Parquet under `base_dir/<partition>/<asset>/`.
+
+    A `Staged` input declared with `AssetIn(metadata=SUMMARY_ONLY)` is loaded with its
+    counts and quarantine but without its rows, for steps that only report on it.
+    """
 
     base_dir: str = str(PATHS.output / ".work")
 
+    def folder(self, partition: str, asset: str) -> Path:
+        return Path(self.base_dir) / partition / asset
+
     def _dir(self, context: dg.OutputContext | dg.InputContext) -> Path:
         partition = context.partition_key if context.has_partition_key else "all"
-        return Path(self.base_dir) / partition / "_".join(context.asset_key.path)
+        return self.folder(partition, "_".join(context.asset_key.path))
 
     def handle_output(self, context: dg.OutputContext, obj) -> None:
         folder = self._dir(context)
@@ -75,6 +85,7 @@ class ParquetIOManager(dg.ConfigurableIOManager):
                 "source": obj.source,
                 "encoding": obj.encoding,
                 "seconds": obj.seconds,
+                "rows_loaded": obj.rows_loaded,
             }
         elif isinstance(obj, pd.DataFrame):
             obj.to_parquet(folder / "rows.parquet", index=False)
@@ -87,14 +98,16 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         folder = self._dir(context)
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         if meta["kind"] == "staged":
+            with_rows = (context.definition_metadata or {}).get("rows", True)
             return Staged(
                 meta["table"],
-                pd.read_parquet(folder / "rows.parquet"),
+                pd.read_parquet(folder / "rows.parquet") if with_rows else pd.DataFrame(),
                 pd.read_parquet(folder / "quarantine.parquet"),
                 meta["rows_read"],
                 meta["source"],
                 meta["encoding"],
                 meta["seconds"],
+                None if with_rows else meta["rows_loaded"],
             )
         if meta["kind"] == "frame":
             return pd.read_parquet(folder / "rows.parquet")

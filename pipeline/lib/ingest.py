@@ -56,10 +56,11 @@ class Staged:
     source: str | None  # file name, None when the export has no such file
     encoding: str | None = None
     seconds: float = 0.0  # time taken to read and stage
+    loaded: int | None = None  # rows loaded, when `frame` was not read back (summary only)
 
     @property
     def rows_loaded(self) -> int:
-        return len(self.frame)
+        return len(self.frame) if self.loaded is None else self.loaded
 
     @property
     def rows_quarantined(self) -> int:

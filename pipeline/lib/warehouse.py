@@ -20,19 +20,28 @@ def connect(path: Path) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(path))
 
 
-def load_tables(path: Path, tables: dict[tuple[str, str], tuple[str, pd.DataFrame]]) -> dict[str, int]:
+def load_tables(
+    path: Path, tables: dict[tuple[str, str], tuple[str, pd.DataFrame | Path]]
+) -> dict[str, int]:
     """Replace `schema.table` with `model(source)` for each entry, all or nothing.
 
-    `tables` maps (schema, table) to (sql model name, source frame). Returns row counts.
+    `tables` maps (schema, table) to (sql model name, source), the source being a frame
+    or a Parquet file (read by DuckDB directly, never through pandas). Returns row counts.
     """
     counts: dict[str, int] = {}
     with connect(path) as con:
         con.execute("begin transaction")
         for (schema, table), (model, source) in tables.items():
             con.execute(f'create schema if not exists "{schema}"')
-            con.register("source", source)
+            if isinstance(source, Path):
+                con.read_parquet(str(source)).create_view("source", replace=True)
+            else:
+                con.register("source", source)
             con.execute(f'create or replace table "{schema}"."{table}" as {sql_text(model)}')
-            con.unregister("source")
+            if isinstance(source, Path):
+                con.execute("drop view source")
+            else:
+                con.unregister("source")
             counts[f"{schema}.{table}"] = con.execute(
                 f'select count(*) from "{schema}"."{table}"'
             ).fetchone()[0]

@@ -10,10 +10,11 @@ import pandas as pd
 
 from pipeline.defs.marts import MARTS
 from pipeline.defs.partitions import editions
-from pipeline.defs.resources import ClubPressSettings
+from pipeline.defs.resources import SUMMARY_ONLY, ClubPressSettings
 from pipeline.lib.edition import publish, run_record, write_json, write_table
 from pipeline.lib.ingest import Staged, file_sha256
 from pipeline.lib.progress import report
+from pipeline.lib.schema import TABLES
 from pipeline.lib.templating import render
 from pipeline.settings import PATHS
 
@@ -52,7 +53,10 @@ def quarantine_summary(quarantine: pd.DataFrame) -> list[dict]:
     partitions_def=editions,
     group_name="deliver",
     deps=["warehouse", "warehouse_marts"],
-    ins={name: dg.AssetIn(name) for name in MARTS},
+    ins={
+        **{f"stg_{t}": dg.AssetIn(metadata=SUMMARY_ONLY) for t in TABLES},
+        **{name: dg.AssetIn(name) for name in MARTS},
+    },
     description="The edition folder OUT/YYYY-MM: tables, run.json and the review site, "
     "built aside and moved into place only when complete.",
 )

@@ -9,7 +9,7 @@ import pandas as pd
 
 from pipeline.defs.marts import MARTS
 from pipeline.defs.partitions import editions
-from pipeline.defs.resources import ClubPressSettings
+from pipeline.defs.resources import SUMMARY_ONLY, ClubPressSettings, ParquetIOManager
 from pipeline.lib.ingest import Staged, ingest_table
 from pipeline.lib.progress import rate, report
 from pipeline.lib.schema import TABLES, Table
@@ -114,21 +114,25 @@ STAGED_ASSETS = [stg_members, stg_transactions, stg_complaints, stg_contacts, st
 @dg.asset(
     partitions_def=editions,
     group_name="ingest",
+    ins={f"stg_{t}": dg.AssetIn(metadata=SUMMARY_ONLY) for t in TABLES},
     description="Loads the staged tables and the quarantine into the DuckDB warehouse, "
     "in one transaction (the only step that writes it).",
 )
 def warehouse(
+    context: dg.AssetExecutionContext,
     settings: ClubPressSettings,
-    stg_members: Staged,
-    stg_transactions: Staged,
-    stg_complaints: Staged,
-    stg_contacts: Staged,
-    stg_events: Staged,
+    io_manager: dg.ResourceParam[ParquetIOManager],
+    **staged: Staged,
 ) -> dg.MaterializeResult:
     started = time.perf_counter()
-    staged = [stg_members, stg_transactions, stg_complaints, stg_contacts, stg_events]
-    tables = {("staging", f"stg_{s.table}"): (f"staging/stg_{s.table}", s.frame) for s in staged}
-    quarantine = pd.concat([s.quarantine for s in staged], ignore_index=True)
+    tables = {
+        ("staging", name): (
+            f"staging/{name}",
+            io_manager.folder(context.partition_key, name) / "rows.parquet",
+        )
+        for name in staged
+    }
+    quarantine = pd.concat([s.quarantine for s in staged.values()], ignore_index=True)
     tables[("audit", "quarantine")] = ("staging/quarantine", quarantine)
     counts = load_tables(Path(settings.warehouse), tables)
     report("warehouse", f"{sum(counts.values()):,} rows into {settings.warehouse} "
