@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from pipeline.lib.calendar import WESTERN_DATES
 from pipeline.lib.complaints import SlaTargets
+from pipeline.lib.contact import ContactRules
 from pipeline.lib.rfm import DEFAULT_SEGMENT_RULES, SegmentRule, check_segment_rules
 from pipeline.lib.scoring import (
     DEFAULT_INDICATORS,
@@ -153,6 +154,7 @@ class ClubConfig(_Model):
     calendar: Calendar = Calendar()
     complaints: Complaints = Complaints()
     print: Print = Print()
+    contact: ContactRules = ContactRules()
 
     @field_validator("segments")
     @classmethod

@@ -11,6 +11,7 @@ from pipeline.defs.complaints.assets import (
     complaint_overdue_by_owner,
     complaint_stats,
 )
+from pipeline.defs.contact.assets import contact_plan
 from pipeline.defs.deliver.assets import edition
 from pipeline.defs.ingest.assets import STAGED_ASSETS, warehouse, warehouse_marts
 from pipeline.defs.segments.assets import agg_monthly_activity, churn_risk, segments
@@ -29,6 +30,7 @@ ASSETS = [
     complaint_backlog,
     complaint_overdue_by_owner,
     complaint_anomalies,
+    contact_plan,
     warehouse_marts,
     edition,
 ]

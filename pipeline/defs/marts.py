@@ -11,4 +11,6 @@ MARTS = [
     "complaint_overdue_by_owner",
     "complaint_anomalies",
     "agg_monthly_activity",
+    "contact_plan",
+    "suppressed",
 ]

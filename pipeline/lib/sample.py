@@ -249,6 +249,7 @@ def _postcode_regions(reference_dir: Path) -> pd.DataFrame:
     """Mainland districts with a six-digit postcode; city-level summary rows left out."""
     raw = _read_text_csv(reference_dir / "cn-postcodes" / "region.csv")
     raw = raw[(raw["province"] != "港澳台") & raw["zipCode"].str.fullmatch(r"\d{6}")]
+    raw = raw[raw["zipCode"] != "999999"]  # the source marks retired districts with 999999
     rows_per_city = raw.groupby(["province", "city"])["county"].transform("size")
     raw = raw[(raw["county"] != raw["city"]) | (rows_per_city == 1)]
     regions = raw.rename(columns={"county": "district", "zipCode": "postal_code"})

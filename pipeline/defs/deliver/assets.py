@@ -56,6 +56,7 @@ def quarantine_summary(quarantine: pd.DataFrame) -> list[dict]:
     ins={
         **{f"stg_{t}": dg.AssetIn(metadata=SUMMARY_ONLY) for t in TABLES},
         **{name: dg.AssetIn(name) for name in MARTS},
+        "contact_reconciliation": dg.AssetIn(),
     },
     description="The edition folder OUT/YYYY-MM: tables, run.json and the review site, "
     "built aside and moved into place only when complete.",
@@ -68,6 +69,7 @@ def edition(
     stg_complaints: Staged,
     stg_contacts: Staged,
     stg_events: Staged,
+    contact_reconciliation: dict,
     **marts: pd.DataFrame,
 ) -> dg.MaterializeResult:
     started = time.perf_counter()
@@ -88,7 +90,7 @@ def edition(
         settings.as_of_date(),
         _inputs(settings, staged),
         _config_record(settings),
-        reconciliation,
+        {**reconciliation, "contact_plan": contact_reconciliation},
         {f"ingest_{s.table}": s.seconds for s in staged},
     )
     write_json(build / "run.json", record)

@@ -1,0 +1,63 @@
+"""Contact: who gets what on which channel this edition, and who is left out and why."""
+
+import json
+
+import dagster as dg
+import pandas as pd
+
+from pipeline.defs.calendar.assets import club_calendar
+from pipeline.defs.partitions import edition_window, editions
+from pipeline.defs.resources import ClubPressSettings
+from pipeline.lib.calendar import festivals_in_month
+from pipeline.lib.contact import plan_contacts
+from pipeline.lib.ingest import Staged
+from pipeline.lib.occasions import greeting_festivals, requests
+from pipeline.lib.progress import report
+
+RECONCILES = "eligible_equals_planned_plus_suppressed"
+NOT_SUPPRESSED = "no_piece_for_a_suppressed_member"
+
+
+@dg.multi_asset(
+    partitions_def=editions,
+    group_name="contact",
+    outs={
+        "contact_plan": dg.AssetOut(description="One row per piece: member, kind, channel, "
+                                    "piece_id (household post pieces cover several members)."),
+        "suppressed": dg.AssetOut(description="Every request not planned, with the reason."),
+        "contact_reconciliation": dg.AssetOut(description="eligible, planned, suppressed."),
+    },
+    check_specs=[
+        dg.AssetCheckSpec(RECONCILES, asset="contact_plan", blocking=True,
+                          description="Every request is planned or suppressed, once."),
+        dg.AssetCheckSpec(NOT_SUPPRESSED, asset="contact_plan", blocking=True,
+                          description="No member who must not be contacted gets a piece."),
+    ],
+)
+def contact_plan(context: dg.AssetExecutionContext, settings: ClubPressSettings,
+                 stg_members: Staged, stg_contacts: Staged, upcoming_birthdays: pd.DataFrame,
+                 anniversaries: pd.DataFrame):
+    start, _ = edition_window(context.partition_key)
+    members = stg_members.frame
+    festivals = greeting_festivals(
+        festivals_in_month(club_calendar(settings.club, start.year), start.year, start.month),
+        settings.club.calendar.greeting_festivals,
+    )
+    wanted = requests(members, upcoming_birthdays, anniversaries, festivals, pd.Timestamp(start))
+    result = plan_contacts(members, wanted, stg_contacts.frame, start, settings.as_of_date(),
+                           settings.club.contact)
+    counts = result.reconciliation()
+    report("contact", f"{counts['eligible']:,} requests: {counts['planned']:,} planned, "
+           f"{counts['suppressed']:,} suppressed")
+    yield dg.Output(result.plan, output_name="contact_plan", metadata=counts)
+    yield dg.Output(result.suppressed, output_name="suppressed",
+                    metadata={"rows": len(result.suppressed)})
+    yield dg.Output(counts, output_name="contact_reconciliation", metadata=counts)
+    yield dg.AssetCheckResult(check_name=RECONCILES, asset_key="contact_plan",
+                              passed=counts["planned"] + counts["suppressed"] == counts["eligible"],
+                              metadata=counts)
+    blocked = members.loc[members["is_do_not_contact"] | members["is_deceased"], "member_id"]
+    leaked = sorted(set(result.plan["member_id"]) & set(blocked))
+    yield dg.AssetCheckResult(check_name=NOT_SUPPRESSED, asset_key="contact_plan",
+                              passed=not leaked,
+                              metadata={"leaked": json.dumps(leaked[:20], ensure_ascii=False)})
