@@ -15,11 +15,13 @@ import sys
 import time
 from pathlib import Path
 
+from pipeline.defs.marts import MARTS
 from pipeline.settings import PATHS
 
 SIZES = [int(s) for s in os.environ.get("BENCH_SIZES", "5000,1000000").split(",")]
 AS_OF = "2026-11-20"
 WORK = PATHS.output / ".bench"
+MART_STEPS = set(MARTS) | {"contact_plan"}
 
 
 def require_harfbuzz_subset() -> None:
@@ -51,12 +53,17 @@ def bench_size(members: int) -> dict:
     ])
     record = json.loads((out / "2026-12" / "run.json").read_text("utf-8"))
     rows = sum(t["rows_read"] for t in record["reconciliation"].values())
-    ingest = sum(v for k, v in record["timings_seconds"].items() if k.startswith("ingest_"))
+    steps = record["timings_seconds"]
+    ingest = sum(v for k, v in steps.items() if k.startswith("stg_"))
+    warehouse = sum(v for k, v in steps.items() if k.startswith("warehouse"))
+    marts = sum(v for k, v in steps.items() if k in MART_STEPS)
     return {
         "members": members,
         "rows_read": rows,
         "ingest_seconds": round(ingest, 1),
         "ingest_rows_per_second": round(rows / ingest) if ingest else None,
+        "marts_seconds": round(marts, 1),
+        "warehouse_seconds": round(warehouse, 1),
         "run_seconds": round(seconds, 1),
         "peak_mib": peak_mib,
     }
@@ -66,13 +73,15 @@ def main() -> None:
     require_harfbuzz_subset()
     WORK.mkdir(parents=True, exist_ok=True)
     results = []
-    header = f"{'members':>10} {'rows read':>11} {'ingest s':>9} {'rows/s':>10} {'run s':>7} {'peak MiB':>9}"
+    header = (f"{'members':>10} {'rows read':>11} {'ingest s':>9} {'rows/s':>10} "
+              f"{'marts s':>8} {'DuckDB s':>9} {'run s':>7} {'peak MiB':>9}")
     print(header)
     for size in SIZES:
         r = bench_size(size)
         results.append(r)
         print(f"{r['members']:>10,} {r['rows_read']:>11,} {r['ingest_seconds']:>9} "
-              f"{r['ingest_rows_per_second']:>10,} {r['run_seconds']:>7} {r['peak_mib']:>9,}")
+              f"{r['ingest_rows_per_second']:>10,} {r['marts_seconds']:>8} "
+              f"{r['warehouse_seconds']:>9} {r['run_seconds']:>7} {r['peak_mib']:>9,}")
     target = Path(__file__).parent / "results"
     target.mkdir(exist_ok=True)
     (target / "latest.json").write_text(json.dumps(results, indent=2) + "\n", "utf-8")
