@@ -46,6 +46,11 @@ class ClubPressSettings(dg.ConfigurableResource):
             return date.fromisoformat(self.as_of)
         return pd.Timestamp.now(tz=self.club.timezone).date()
 
+    def render_dir(self, edition: str, part: str) -> Path:
+        """Where a render step writes its documents (`report`, `letters`, ...) before the
+        edition step moves them into the edition folder."""
+        return self.out / ".work" / "render" / edition / part
+
     def build_dir(self, edition: str) -> Path:
         """The edition is assembled here and moved to `out/<edition>` when complete."""
         return self.out / ".build" / edition

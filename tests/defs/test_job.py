@@ -34,9 +34,22 @@ def test_definitions_load_with_job_assets_and_checks():
             "complaint_stats:received_matches_export"} <= checks
 
 
+@pytest.fixture(scope="module")
+def edition_root(tmp_path_factory):
+    """One run of the job on the fixture exports, shared by the read-only tests."""
+    import shutil
+
+    from tests.conftest import DATA
+
+    root = tmp_path_factory.mktemp("edition")
+    shutil.copytree(DATA / "exports", root / "exports")
+    run(root / "exports", root)
+    return root
+
+
 @pytest.fixture
-def edition(exports, tmp_path):
-    return run(exports, tmp_path)
+def edition(edition_root):
+    return edition_root / "out" / "2026-12"
 
 
 def test_edition_folder_has_run_json_with_reconciliation(edition):
@@ -45,6 +58,8 @@ def test_edition_folder_has_run_json_with_reconciliation(edition):
     assert record["reconciliation"]["members"] == {
         "rows_read": 10, "rows_loaded": 8, "rows_quarantined": 2
     }
+    contact = record["reconciliation"].pop("contact_plan")
+    assert contact["eligible"] == contact["planned"] + contact["suppressed"] > 0
     for counts in record["reconciliation"].values():
         assert counts["rows_read"] == counts["rows_loaded"] + counts["rows_quarantined"]
     hashed = {i["table"]: i["sha256"] for i in record["inputs"]}
@@ -70,8 +85,8 @@ def test_quarantine_table_lists_every_problem_with_file_line_column(edition):
     assert len(parquet) == len(quarantine)
 
 
-def test_warehouse_holds_staged_tables(edition, tmp_path):
-    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+def test_warehouse_holds_staged_tables(edition_root):
+    with duckdb.connect(str(edition_root / "warehouse.duckdb"), read_only=True) as con:
         members = con.execute("select count(*) from staging.stg_members").fetchone()[0]
         amount = con.execute(
             "select sum(amount_cny) from staging.stg_transactions where txn_id = 'T0001'"
@@ -149,8 +164,8 @@ def test_holidays_and_complaint_tables(edition):
     assert backlog["complaint_id"].tolist() == ["C0002"]  # the open noise complaint
 
 
-def test_marts_are_in_the_warehouse(edition, tmp_path):
-    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
+def test_marts_are_in_the_warehouse(edition_root):
+    with duckdb.connect(str(edition_root / "warehouse.duckdb"), read_only=True) as con:
         rows = con.execute("select count(*) from marts.segments").fetchone()[0]
         months = con.execute("select count(*) from marts.agg_monthly_activity").fetchone()[0]
     assert (rows, months) == (8, 5)  # 2025-08, 2025-12, 2026-09, 2026-10, 2026-11

@@ -1,6 +1,7 @@
 """Deliver: assemble the edition folder aside and move it into place when complete."""
 
 
+import os
 import shutil
 import time
 from pathlib import Path
@@ -10,6 +11,7 @@ import pandas as pd
 
 from pipeline.defs.marts import MARTS
 from pipeline.defs.partitions import editions
+from pipeline.defs.render.assets import RENDER_PARTS
 from pipeline.defs.resources import SUMMARY_ONLY, ClubPressSettings
 from pipeline.lib.edition import publish, run_record, write_json, write_table
 from pipeline.lib.ingest import Staged, file_sha256
@@ -40,7 +42,7 @@ def _config_record(settings: ClubPressSettings) -> dict:
 def step_seconds(context: dg.AssetExecutionContext) -> dict[str, float]:
     """Seconds per finished step of this run, from Dagster's own event log."""
     started, seconds = {}, {}
-    for record in context.instance.all_logs(context.run_id):
+    for record in context.instance.all_logs(context.run.run_id):
         event = record.dagster_event
         if event is None or event.step_key is None:
             continue
@@ -66,7 +68,7 @@ def quarantine_summary(quarantine: pd.DataFrame) -> list[dict]:
 @dg.asset(
     partitions_def=editions,
     group_name="deliver",
-    deps=["warehouse", "warehouse_marts"],
+    deps=["warehouse", "warehouse_marts", *RENDER_PARTS],
     ins={
         **{f"stg_{t}": dg.AssetIn(metadata=SUMMARY_ONLY) for t in TABLES},
         **{name: dg.AssetIn(name) for name in MARTS},
@@ -119,11 +121,13 @@ def edition(
             quarantine_rows=sum(c["rows_quarantined"] for c in reconciliation.values()),
             dropped_values=int((quarantine["action"] == "value_dropped").sum()),
             reasons=quarantine_summary(quarantine),
-            links=["run.json", "tables/quarantine.csv"]
+            links=["report/monthly-report.pdf", "run.json", "tables/quarantine.csv"]
             + [f"tables/{name}.csv" for name in sorted(marts)],
         ),
         encoding="utf-8",
     )
+    for part in RENDER_PARTS.values():
+        os.replace(settings.render_dir(month, part), build / part)
     final = settings.out / month
     publish(build, final)
     report("edition", f"{final} in {time.perf_counter() - started:.1f} s")
