@@ -17,7 +17,7 @@ from pipeline.lib.edition import publish, run_record, write_json, write_table
 from pipeline.lib.ingest import Staged, file_sha256
 from pipeline.lib.progress import report
 from pipeline.lib.schema import TABLES
-from pipeline.lib.templating import render
+from pipeline.lib.site import write_site
 from pipeline.settings import PATHS
 
 
@@ -51,18 +51,6 @@ def step_seconds(context: dg.AssetExecutionContext) -> dict[str, float]:
         elif event.event_type == dg.DagsterEventType.STEP_SUCCESS and event.step_key in started:
             seconds[event.step_key] = record.timestamp - started[event.step_key]
     return seconds
-
-
-def quarantine_summary(quarantine: pd.DataFrame) -> list[dict]:
-    """Counts by table, action and reason (line numbers folded so like counts with like)."""
-    if quarantine.empty:
-        return []
-    kinds = quarantine.assign(reason=quarantine["reason"].str.replace(r"\d+", "N", regex=True))
-    grouped = kinds.groupby(["table", "action", "reason"], sort=True).size()
-    return [
-        {"table": t, "action": a, "reason": r, "count": int(n)}
-        for (t, a, r), n in grouped.items()
-    ]
 
 
 @dg.asset(
@@ -110,24 +98,14 @@ def edition(
         step_seconds(context),
     )
     write_json(build / "run.json", record)
-    (build / "index.html").write_text(
-        render(
-            "site/index.html.j2",
-            club=settings.club.club,
-            edition=month,
-            as_of=record["as_of"],
-            reconciliation=reconciliation,
-            sources={s.table: s.source for s in staged},
-            quarantine_rows=sum(c["rows_quarantined"] for c in reconciliation.values()),
-            dropped_values=int((quarantine["action"] == "value_dropped").sum()),
-            reasons=quarantine_summary(quarantine),
-            links=["report/monthly-report.pdf", "run.json", "tables/quarantine.csv"]
-            + [f"tables/{name}.csv" for name in sorted(marts)],
-        ),
-        encoding="utf-8",
-    )
     for part in RENDER_PARTS.values():
         os.replace(settings.render_dir(month, part), build / part)
+    write_site(
+        build, club=settings.club.club, edition=month, as_of=record["as_of"],
+        reconciliation=reconciliation, sources={s.table: s.source for s in staged},
+        quarantine=quarantine, plan=marts["contact_plan"], suppressed=marts["suppressed"],
+        table_names=["quarantine", *marts],
+    )
     final = settings.out / month
     publish(build, final)
     report("edition", f"{final} in {time.perf_counter() - started:.1f} s")

@@ -1,0 +1,112 @@
+"""The review site: `index.html` describes what the edition folder actually holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from pypdf import PdfReader
+
+from pipeline.lib.templating import render
+
+NEWSLETTERS_PER_PAGE = 1000
+
+
+def quarantine_summary(quarantine: pd.DataFrame) -> list[dict]:
+    """Counts by table, action and reason (line numbers folded so like counts with like)."""
+    if quarantine.empty:
+        return []
+    kinds = quarantine.assign(reason=quarantine["reason"].str.replace(r"\d+", "N", regex=True))
+    grouped = kinds.groupby(["table", "action", "reason"], sort=True).size()
+    return [
+        {"table": t, "action": a, "reason": r, "count": int(n)}
+        for (t, a, r), n in grouped.items()
+    ]
+
+
+def _counts(frame: pd.DataFrame, columns: list[str]) -> list[dict]:
+    if frame.empty:
+        return []
+    grouped = frame.groupby(columns, sort=True).size()
+    return [dict(zip(columns, key if isinstance(key, tuple) else (key,)), count=int(n))
+            for key, n in grouped.items()]
+
+
+def _batches(edition_dir: Path) -> list[dict]:
+    """Every print batch with its pieces and pages, from the letters manifest and the
+    newsletter print batches."""
+    rows = []
+    manifest = edition_dir / "letters" / "manifest.csv"
+    if manifest.exists():
+        pieces = pd.read_csv(manifest, encoding="utf-8-sig", dtype=str)
+        if not pieces.empty:
+            pages = pieces.assign(page_count=pieces["page_count"].astype(int))
+            for batch, group in pages.groupby("batch", sort=True):
+                rows.append({"path": f"letters/{batch}", "pieces": len(group),
+                             "pages": int(group["page_count"].sum())})
+    return rows
+
+
+def newsletter_pages(edition_dir: Path) -> list[str]:
+    """Write newsletters/index-NNN.html listing every e-mail newsletter; return their paths."""
+    html_dir = edition_dir / "newsletters" / "html"
+    if not html_dir.is_dir():
+        return []
+    names = sorted(p.name for p in html_dir.glob("*.html"))
+    pages = []
+    for number, start in enumerate(range(0, len(names), NEWSLETTERS_PER_PAGE), start=1):
+        chunk = names[start : start + NEWSLETTERS_PER_PAGE]
+        path = f"newsletters/index-{number:03d}.html"
+        (edition_dir / path).write_text(
+            render("site/newsletters.html.j2", names=chunk, number=number,
+                   total=len(names), pages=-(-len(names) // NEWSLETTERS_PER_PAGE)),
+            encoding="utf-8",
+        )
+        pages.append(path)
+    return pages
+
+
+def write_site(edition_dir: Path, *, club, edition: str, as_of: str, reconciliation: dict,
+               sources: dict, quarantine: pd.DataFrame, plan: pd.DataFrame,
+               suppressed: pd.DataFrame, table_names: list[str]) -> None:
+    """Render `index.html` for a complete edition folder (everything else already there)."""
+    def present(path: str) -> str | None:
+        return path if (edition_dir / path).exists() else None
+
+    newsletter_index = newsletter_pages(edition_dir)
+    batches = _batches(edition_dir)
+    letters = [b for b in batches if b["path"].startswith("letters/")]
+    print_dir = edition_dir / "newsletters" / "print"
+    documents = {
+        "proofs": present("proofs/proofs.pdf"),
+        "report": present("report/monthly-report.pdf"),
+        "manifest": present("letters/manifest.csv"),
+        "mailing_readme": present("letters/README.txt"),
+        "newsletter_index": newsletter_index[0] if newsletter_index else None,
+    }
+    if print_dir.is_dir():
+        batches += [{"path": f"newsletters/print/{p.name}", "pieces": None,
+                     "pages": len(PdfReader(p).pages)} for p in sorted(print_dir.glob("*.pdf"))]
+    totals = {
+        "members": reconciliation.get("members", {}).get("rows_loaded", 0),
+        "planned": len(plan),
+        "suppressed": len(suppressed),
+        "letters": sum(b["pieces"] for b in letters),
+        "letter_pages": sum(b["pages"] for b in letters),
+        "newsletters_html": len(list((edition_dir / "newsletters" / "html").glob("*.html"))),
+        "newsletters_print": int(((plan["kind"] == "newsletter") & (plan["channel"] == "post")).sum())
+        if not plan.empty else 0,
+    }
+    html = render(
+        "site/index.html.j2", club=club, edition=edition, as_of=as_of,
+        reconciliation=reconciliation, sources=sources,
+        quarantine_rows=sum(c["rows_quarantined"] for c in reconciliation.values()),
+        dropped_values=int((quarantine["action"] == "value_dropped").sum()),
+        reasons=quarantine_summary(quarantine), documents=documents, totals=totals,
+        batches=batches, plan_counts=_counts(plan, ["kind", "channel"]),
+        suppression_counts=_counts(suppressed, ["reason"]),
+        links=["run.json"] + [f"tables/{n}.csv" for n in sorted(table_names)],
+    )
+    (edition_dir / "index.html").write_text(html, encoding="utf-8")
+
+
