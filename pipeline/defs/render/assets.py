@@ -15,6 +15,7 @@ from pipeline.defs.partitions import editions
 from pipeline.defs.resources import SUMMARY_ONLY, ClubPressSettings
 from pipeline.lib.ingest import Staged
 from pipeline.lib.progress import report
+from pipeline.lib.newsletter import write_newsletters
 from pipeline.lib.report import build_report_context, render_report
 from pipeline.lib.schema import TABLES
 
@@ -76,5 +77,28 @@ def monthly_report(
     return dg.MaterializeResult(metadata={"pages": rendered.pages})
 
 
+
+@dg.asset(
+    partitions_def=editions,
+    group_name="render",
+    description="newsletters/html and text for e-mail; newsletters/print batches for post.",
+)
+def newsletters(context: dg.AssetExecutionContext, settings: ClubPressSettings,
+                contact_plan: pd.DataFrame, stg_members: Staged, stg_events: Staged,
+                segments: pd.DataFrame, upcoming_birthdays: pd.DataFrame,
+                holidays: pd.DataFrame) -> dg.MaterializeResult:
+    started = time.perf_counter()
+    folder = fresh_dir(settings, context.partition_key, "newsletters")
+    counts = write_newsletters(
+        contact_plan, stg_members.frame, segments, upcoming_birthdays, holidays,
+        stg_events.frame, settings.club, context.partition_key[:7], settings.as_of_date(),
+        folder.parent,
+    )
+    seconds = time.perf_counter() - started
+    report("newsletters", f"{counts['html']:,} e-mail and {counts['print_pieces']:,} printed "
+           f"({counts['print_pages']:,} pages) in {seconds:.1f} s")
+    return dg.MaterializeResult(metadata={k: int(v) for k, v in counts.items()})
+
+
 # Render steps and the edition folder each one fills.
-RENDER_PARTS = {"monthly_report": "report"}
+RENDER_PARTS = {"monthly_report": "report", "newsletters": "newsletters"}
