@@ -169,3 +169,25 @@ def test_marts_are_in_the_warehouse(edition_root):
         rows = con.execute("select count(*) from marts.segments").fetchone()[0]
         months = con.execute("select count(*) from marts.agg_monthly_activity").fetchone()[0]
     assert (rows, months) == (8, 5)  # 2025-08, 2025-12, 2026-09, 2026-10, 2026-11
+
+
+def test_documents_reach_the_edition(edition):
+    from pypdf import PdfReader
+
+    plan = table(edition, "contact_plan")
+    emailed = plan[(plan["kind"] == "newsletter") & (plan["channel"] == "email")]
+    written = sorted(p.stem for p in (edition / "newsletters" / "html").glob("*.html"))
+    assert written == sorted(emailed["member_id"])  # fixture ids are already file-name safe
+    report_text = "".join(p.extract_text() for p in PdfReader(edition / "report" / "monthly-report.pdf").pages)
+    assert "江畔花园业主俱乐部" in report_text and "2026年10月" in report_text
+    index = (edition / "index.html").read_text("utf-8")
+    assert 'href="report/monthly-report.pdf"' in index
+    assert 'href="tables/suppressed.csv"' in index
+
+
+def test_suppressed_members_get_no_newsletter(edition):
+    suppressed = table(edition, "suppressed")
+    blocked = set(suppressed.loc[suppressed["reason"].isin(["deceased", "do_not_contact"]), "member_id"])
+    assert "M0009" in blocked  # do_not_contact and deceased in the fixture
+    written = {p.stem for p in (edition / "newsletters" / "html").glob("*.html")}
+    assert not blocked & written
