@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from pipeline.defs.checks import MART_CHECKS
 from pipeline.defs.calendar.assets import anniversaries, holidays, upcoming_birthdays
 from pipeline.defs.complaints.assets import (
     complaint_anomalies,
@@ -48,6 +49,7 @@ monthly_edition = dg.define_asset_job(
 def build_defs() -> dg.Definitions:
     return dg.Definitions(
         assets=ASSETS,
+        asset_checks=MART_CHECKS,
         jobs=[monthly_edition],
         resources={"settings": ClubPressSettings(), "io_manager": ParquetIOManager()},
     )

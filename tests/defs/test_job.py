@@ -191,3 +191,18 @@ def test_suppressed_members_get_no_newsletter(edition):
     assert "M0009" in blocked  # do_not_contact and deceased in the fixture
     written = {p.stem for p in (edition / "newsletters" / "html").glob("*.html")}
     assert not blocked & written
+
+
+def test_every_asset_check_runs_and_passes(exports, tmp_path):
+    from pipeline.run import run_config
+
+    job = defs.resolve_job_def("monthly_edition")
+    result = job.execute_in_process(
+        run_config=run_config(exports, tmp_path / "out", AS_OF, None, tmp_path / "w.duckdb"),
+        partition_key="2026-12-01",
+    )
+    evaluations = result.get_asset_check_evaluations()
+    names = {e.asset_check_key.to_user_string(): e.passed for e in evaluations}
+    expected = {k.to_user_string() for k in defs.resolve_asset_graph().asset_check_keys}
+    assert set(names) == expected
+    assert all(names.values()), [k for k, ok in names.items() if not ok]
