@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from pipeline.defs.marts import MARTS
@@ -31,29 +30,18 @@ def require_harfbuzz_subset() -> None:
                  "(run `make setup`)")
 
 
-def _child(args: list[str]) -> tuple[float, int]:
-    """Run a clubpress command in a child; return (seconds, peak RSS of the child in MiB)."""
-    started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "bench.measure", *args], check=True,
-                          stdout=subprocess.PIPE, text=True, cwd=PATHS.root)
-    seconds = time.perf_counter() - started
-    peak = done.stdout.strip().splitlines()[-1].removeprefix("peak_mib=")
-    return seconds, int(peak)
-
-
 def bench_size(members: int) -> dict:
     exports = WORK / f"sample-{members}"
     if not (exports / "members.csv").exists():
-        seconds, _ = _child(["sample", "--members", str(members), "--out", str(exports)])
-        print(f"  sample of {members:,} members generated in {seconds:.1f} s", file=sys.stderr)
-    out = WORK / f"out-{members}"
-    seconds, peak_mib = _child([
-        "run", "--exports", str(exports), "--out", str(out), "--as-of", AS_OF,
-        "--warehouse", str(WORK / f"warehouse-{members}.duckdb"),
-    ])
-    record = json.loads((out / "2026-12" / "run.json").read_text("utf-8"))
-    rows = sum(t["rows_read"] for t in record["reconciliation"].values())
-    steps = record["timings_seconds"]
+        subprocess.run([sys.executable, "-m", "pipeline.cli", "sample", "--members", str(members),
+                        "--out", str(exports)], check=True, stdout=subprocess.DEVNULL)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.measure", str(exports), str(WORK / f"out-{members}"),
+         str(WORK / f"warehouse-{members}.duckdb")],
+        check=True, stdout=subprocess.PIPE, text=True, cwd=PATHS.root,
+    )
+    record = json.loads(done.stdout.strip().splitlines()[-1])
+    steps, rows = record["steps"], sum(record["rows_read"].values())
     ingest = sum(v for k, v in steps.items() if k.startswith("stg_"))
     warehouse = sum(v for k, v in steps.items() if k.startswith("warehouse"))
     marts = sum(v for k, v in steps.items() if k in MART_STEPS)
@@ -64,8 +52,8 @@ def bench_size(members: int) -> dict:
         "ingest_rows_per_second": round(rows / ingest) if ingest else None,
         "marts_seconds": round(marts, 1),
         "warehouse_seconds": round(warehouse, 1),
-        "run_seconds": round(seconds, 1),
-        "peak_mib": peak_mib,
+        "run_seconds": round(record["wall_seconds"], 1),
+        "peak_mib": record["peak_mib"],
     }
 
 

@@ -1,11 +1,55 @@
-"""Run one clubpress command in this process and print its peak memory (MiB) last."""
+"""Run the data steps (ingest, marts, warehouse) of one edition in this process.
 
+Prints one JSON line: seconds per step (from Dagster's events), rows read per table and
+the process's peak memory. Documents are measured separately (render throughput).
+"""
+
+import json
 import resource
 import sys
+import time
+from datetime import date
+from pathlib import Path
 
-from pipeline.cli import main
+import dagster as dg
+
+from pipeline.defs.marts import MARTS
+from pipeline.definitions import defs
+from pipeline.run import run_config
+
+DATA_STEPS = ["stg_members", "stg_transactions", "stg_complaints", "stg_contacts", "stg_events",
+              "warehouse", *MARTS, "contact_reconciliation", "warehouse_marts"]
+
+
+def main(exports: str, out: str, warehouse: str) -> None:
+    job = defs.resolve_job_def("monthly_edition")
+    instance = dg.DagsterInstance.ephemeral()
+    started = time.perf_counter()
+    result = job.execute_in_process(
+        instance=instance,
+        run_config=run_config(Path(exports), Path(out), date(2026, 11, 20), None, Path(warehouse)),
+        partition_key="2026-12-01",
+        asset_selection=[dg.AssetKey(name) for name in DATA_STEPS],
+    )
+    wall = time.perf_counter() - started
+    starts, seconds = {}, {}
+    for record in instance.all_logs(result.run_id):
+        event = record.dagster_event
+        if event is None:
+            continue
+        if event.event_type == dg.DagsterEventType.STEP_START:
+            starts[event.step_key] = record.timestamp
+        elif event.event_type == dg.DagsterEventType.STEP_SUCCESS:
+            seconds[event.step_key] = record.timestamp - starts[event.step_key]
+    rows = {}
+    for name in DATA_STEPS[:5]:
+        for materialization in result.asset_materializations_for_node(name):
+            rows[name] = materialization.metadata["rows_read"].value
+    print(json.dumps({
+        "ok": result.success, "wall_seconds": wall, "steps": seconds, "rows_read": rows,
+        "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+    }))
+
 
 if __name__ == "__main__":
-    code = main(sys.argv[1:])
-    print(f"peak_mib={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}")
-    sys.exit(code)
+    main(*sys.argv[1:4])
