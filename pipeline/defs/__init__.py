@@ -14,7 +14,7 @@ from pipeline.defs.complaints.assets import (
 )
 from pipeline.defs.contact.assets import contact_plan
 from pipeline.defs.deliver.assets import edition
-from pipeline.defs.render.assets import monthly_report, newsletters
+from pipeline.defs.render.assets import letters, monthly_report, newsletters
 from pipeline.defs.ingest.assets import STAGED_ASSETS, warehouse, warehouse_marts
 from pipeline.defs.segments.assets import agg_monthly_activity, churn_risk, segments
 from pipeline.defs.resources import ClubPressSettings, ParquetIOManager
@@ -36,6 +36,7 @@ ASSETS = [
     warehouse_marts,
     monthly_report,
     newsletters,
+    letters,
     edition,
 ]
 

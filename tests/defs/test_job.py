@@ -206,3 +206,23 @@ def test_every_asset_check_runs_and_passes(exports, tmp_path):
     expected = {k.to_user_string() for k in defs.resolve_asset_graph().asset_check_keys}
     assert set(names) == expected
     assert all(names.values()), [k for k, ok in names.items() if not ok]
+
+
+def test_letters_reconcile_with_the_contact_plan(edition):
+    from pypdf import PdfReader
+
+    plan = table(edition, "contact_plan")
+    posted = plan[(plan["channel"] == "post") & (plan["kind"] != "newsletter")]
+    manifest = pd.read_csv(edition / "letters" / "manifest.csv", dtype=str, encoding="utf-8-sig")
+    assert len(posted) > 0
+    assert sorted(manifest["piece_id"]) == sorted(posted["piece_id"])
+    suppressed = table(edition, "suppressed")
+    blocked = set(suppressed.loc[suppressed["reason"].isin(["deceased", "do_not_contact"]), "member_id"])
+    assert not blocked & set(manifest["member_id"])
+    for batch, rows in manifest.groupby("batch"):
+        pdf = PdfReader(edition / "letters" / batch)
+        assert len(pdf.pages) == rows["page_count"].astype(int).sum()
+        text = "".join(page.extract_text() for page in pdf.pages)
+        assert all(name in text for name in rows["name"])
+    readme = (edition / "letters" / "README.txt").read_text("utf-8-sig")
+    assert f"{len(manifest)}" in readme

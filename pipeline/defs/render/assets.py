@@ -10,12 +10,14 @@ from pathlib import Path
 
 import dagster as dg
 import pandas as pd
+from pypdf import PdfReader
 
 from pipeline.defs.partitions import editions
 from pipeline.defs.resources import SUMMARY_ONLY, ClubPressSettings
 from pipeline.lib.ingest import Staged
-from pipeline.lib.progress import report
+from pipeline.lib.letters import letter_pieces, write_letters
 from pipeline.lib.newsletter import write_newsletters
+from pipeline.lib.progress import report
 from pipeline.lib.report import build_report_context, render_report
 from pipeline.lib.schema import TABLES
 
@@ -100,5 +102,80 @@ def newsletters(context: dg.AssetExecutionContext, settings: ClubPressSettings,
     return dg.MaterializeResult(metadata={k: int(v) for k, v in counts.items()})
 
 
+
+LETTERS_MATCH_PLAN = "every_post_piece_once_and_no_suppressed_member"
+PAGES_MATCH_PDFS = "manifest_pages_match_the_pdfs"
+
+
+def letters_against_plan(manifest: pd.DataFrame, pieces: pd.DataFrame, plan: pd.DataFrame,
+                         suppressed: pd.DataFrame) -> dict[str, int]:
+    """Planned post greeting pieces missing from the manifest, pieces in it twice or not
+    planned, and pieces for a (member, kind) the contact plan suppressed."""
+    planned = plan[(plan["channel"] == "post") & (plan["kind"] != "newsletter")]
+    wanted, printed = set(planned["piece_id"].astype(str)), manifest["piece_id"].astype(str)
+    blocked = set(zip(suppressed["member_id"].astype(str), suppressed["kind"].astype(str)))
+    sent = zip(pieces["member_id"].astype(str), pieces["kind"].astype(str))
+    return {
+        "planned": len(wanted),
+        "printed": len(printed),
+        "missing": len(wanted - set(printed)),
+        "repeated": int(printed.duplicated().sum()),
+        "unplanned": len(set(printed) - wanted),
+        "suppressed_printed": sum(pair in blocked for pair in sent),
+    }
+
+
+def pages_against_pdfs(manifest: pd.DataFrame, folder: Path) -> dict[str, int]:
+    """Batches whose PDF page count differs from the manifest's pieces (first_page
+    running on from the previous piece, page counts adding up to the file)."""
+    wrong = 0
+    for batch, rows in manifest.groupby("batch", sort=True):
+        firsts, counts = rows["first_page"].astype(int), rows["page_count"].astype(int)
+        chained = (firsts.iloc[0] == 1 and (firsts.iloc[1:].to_numpy()
+                   == (firsts + counts).iloc[:-1].to_numpy()).all())
+        pages = len(PdfReader(folder / str(batch)).pages)
+        wrong += int(not chained or int(counts.sum()) != pages)
+    return {"batches": int(manifest["batch"].nunique()), "batches_wrong": wrong}
+
+
+@dg.asset(
+    partitions_def=editions,
+    group_name="render",
+    description="letters/<kind>/batch-NNN.pdf greeting letters in postcode order, "
+    "letters/manifest.csv and letters/README.txt for the mailing house.",
+    check_specs=[
+        dg.AssetCheckSpec(LETTERS_MATCH_PLAN, asset="letters", blocking=True,
+                          description="Every planned post greeting appears once in the "
+                          "manifest, nothing else does, and no suppressed member gets one."),
+        dg.AssetCheckSpec(PAGES_MATCH_PDFS, asset="letters", blocking=True,
+                          description="The manifest's pages add up to each batch PDF."),
+    ],
+)
+def letters(context: dg.AssetExecutionContext, settings: ClubPressSettings,
+            contact_plan: pd.DataFrame, suppressed: pd.DataFrame, stg_members: Staged,
+            upcoming_birthdays: pd.DataFrame, anniversaries: pd.DataFrame,
+            holidays: pd.DataFrame):
+    started = time.perf_counter()
+    edition = context.partition_key[:7]
+    folder = fresh_dir(settings, context.partition_key, "letters")
+    pieces = letter_pieces(contact_plan, stg_members.frame, upcoming_birthdays, anniversaries,
+                           holidays, edition)
+    manifest = write_letters(pieces, settings.club, edition, folder)
+    pages = int(manifest["page_count"].astype(int).sum()) if not manifest.empty else 0
+    seconds = time.perf_counter() - started
+    report("letters", f"{len(manifest):,} letters, {pages:,} pages in {seconds:.1f} s "
+           f"({pages / seconds if seconds else 0:.1f} pages/s)")
+    against_plan = letters_against_plan(manifest, pieces, contact_plan, suppressed)
+    against_pdfs = pages_against_pdfs(manifest, folder)
+    yield dg.MaterializeResult(metadata={"pieces": len(manifest), "pages": pages})
+    yield dg.AssetCheckResult(
+        check_name=LETTERS_MATCH_PLAN, asset_key="letters", metadata=against_plan,
+        passed=not any(against_plan[k] for k in
+                       ("missing", "repeated", "unplanned", "suppressed_printed")))
+    yield dg.AssetCheckResult(check_name=PAGES_MATCH_PDFS, asset_key="letters",
+                              passed=against_pdfs["batches_wrong"] == 0, metadata=against_pdfs)
+
+
 # Render steps and the edition folder each one fills.
-RENDER_PARTS = {"monthly_report": "report", "newsletters": "newsletters"}
+RENDER_PARTS = {"monthly_report": "report", "newsletters": "newsletters",
+                "letters": "letters"}
