@@ -15,6 +15,7 @@ from pipeline.defs.complaints.assets import (
 from pipeline.defs.contact.assets import contact_plan
 from pipeline.defs.deliver.assets import edition
 from pipeline.defs.render.assets import letters, monthly_report, newsletters
+from pipeline.defs.render.proofs import proofs
 from pipeline.defs.ingest.assets import STAGED_ASSETS, warehouse, warehouse_marts
 from pipeline.defs.segments.assets import agg_monthly_activity, churn_risk, segments
 from pipeline.defs.resources import ClubPressSettings, ParquetIOManager
@@ -37,6 +38,7 @@ ASSETS = [
     monthly_report,
     newsletters,
     letters,
+    proofs,
     edition,
 ]
 

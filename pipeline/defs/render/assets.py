@@ -178,4 +178,4 @@ def letters(context: dg.AssetExecutionContext, settings: ClubPressSettings,
 
 # Render steps and the edition folder each one fills.
 RENDER_PARTS = {"monthly_report": "report", "newsletters": "newsletters",
-                "letters": "letters"}
+                "letters": "letters", "proofs": "proofs"}
