@@ -67,6 +67,16 @@ def _parser() -> argparse.ArgumentParser:
     calendar.add_argument("--year", type=int, required=True)
     calendar.add_argument("--config", type=Path, help="club.yaml (default: the bundled one)")
 
+    forget = commands.add_parser(
+        "forget", help="erase a member on request: warehouse, editions, and every later run")
+    forget.add_argument("--member", required=True, help="the member's id (member_id)")
+    forget.add_argument("--warehouse", type=Path, default=PATHS.warehouse,
+                        help="DuckDB file (default: data/warehouse.duckdb); the erasure "
+                        "register lives beside it")
+    forget.add_argument("--out", type=Path, default=PATHS.output,
+                        help="where editions are (default: output/)")
+    forget.add_argument("--config", type=Path, help="club.yaml (default: the bundled one)")
+
     check = commands.add_parser("check", help="validate exports without running the job")
     check.add_argument("--exports", type=Path, required=True)
     check.add_argument("--as-of", type=_day, dest="as_of")
@@ -152,6 +162,7 @@ def _calendar(args: argparse.Namespace) -> int:
     """CSV on stdout with the columns of tables/holidays.csv; warnings on stderr."""
     from pipeline.defs.calendar.assets import club_calendar
     from pipeline.lib.calendar import official_days
+    from pipeline.lib.privacy import spreadsheet_safe
 
     if not 1901 <= args.year <= 2099:
         raise UsageError("--year must be between 1901 and 2099")
@@ -160,11 +171,36 @@ def _calendar(args: argparse.Namespace) -> int:
     if official_days(args.year, PATHS.reference)[1] is None:
         print(f"clubpress: no official holiday arrangement published for {args.year}; "
               "festivals and club dates only", file=sys.stderr)
-    frame.to_csv(sys.stdout, index=False, lineterminator="\n")
+    spreadsheet_safe(frame).to_csv(sys.stdout, index=False, lineterminator="\n")
     return EXIT_OK
 
 
-COMMANDS = {"run": _run, "sample": _sample, "check": _check, "calendar": _calendar}
+def _forget(args: argparse.Namespace) -> int:
+    """Register the member as erased and remove them from the warehouse and editions.
+    The id is not echoed: terminals and CI logs are kept free of it."""
+    from pipeline.lib.erasure import forget_member
+
+    if not args.member.strip():
+        raise UsageError("--member: a member id is required")
+    config = load_config(args.config)
+    result = forget_member(args.member, args.warehouse.resolve(), args.out.resolve(),
+                           config, _today(config.timezone))
+    print(f"Erasure register: {result.register} "
+          f"({'member added' if result.newly_registered else 'member already registered'}); "
+          "every later run leaves the member out")
+    rows = sum(result.warehouse_rows.values())
+    print(f"Warehouse: {rows:,} rows deleted from {len(result.warehouse_rows)} tables")
+    for name, changes in result.editions.items():
+        print(f"Edition {name}: rows removed from {len(changes['tables'])} tables, "
+              f"{changes['newsletters']} newsletter files deleted, "
+              f"{len(changes['withdrawn'])} documents withdrawn; rerun this month")
+    if not result.editions:
+        print("Editions: none held the member")
+    return EXIT_OK
+
+
+COMMANDS = {"run": _run, "sample": _sample, "check": _check, "calendar": _calendar,
+            "forget": _forget}
 
 
 if __name__ == "__main__":

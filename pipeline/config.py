@@ -141,6 +141,13 @@ class Print(_Model):
     duplex: bool = False  # printed on both sides: every piece starts on a new sheet
 
 
+class Output(_Model):
+    """The files a run writes: `private` makes editions, the run's work folders and the
+    warehouse readable by their owner only (files 0600, folders 0700)."""
+
+    private: bool = True
+
+
 class ClubConfig(_Model):
     club: Club = Club()
     locale: str = "zh-CN"
@@ -155,6 +162,7 @@ class ClubConfig(_Model):
     complaints: Complaints = Complaints()
     print: Print = Print()
     contact: ContactRules = ContactRules()
+    output: Output = Output()
 
     @field_validator("segments")
     @classmethod

@@ -12,14 +12,19 @@ from pathlib import Path
 
 import pandas as pd
 
+from pipeline.lib.privacy import restrict_tree, spreadsheet_safe
+
 VERSIONED = ("clubpress", "dagster", "duckdb", "pandas", "pyarrow", "jinja2", "weasyprint")
 
 
 def write_table(frame: pd.DataFrame, tables_dir: Path, name: str) -> dict[str, str]:
-    """`tables/<name>.csv` (UTF-8 with BOM, so spreadsheets show Chinese) and `.parquet`."""
+    """`tables/<name>.csv` (UTF-8 with BOM, so spreadsheets show Chinese) and `.parquet`.
+
+    In the CSV a text cell a spreadsheet would run as a formula gets a leading `'`
+    (privacy.spreadsheet_safe); the Parquet keeps the text as it is."""
     tables_dir.mkdir(parents=True, exist_ok=True)
     csv_path = tables_dir / f"{name}.csv"
-    frame.to_csv(csv_path, index=False, encoding="utf-8-sig", lineterminator="\n")
+    spreadsheet_safe(frame).to_csv(csv_path, index=False, encoding="utf-8-sig", lineterminator="\n")
     frame.to_parquet(tables_dir / f"{name}.parquet", index=False)
     return {"csv": csv_path.name, "parquet": f"{name}.parquet"}
 
@@ -58,12 +63,15 @@ def write_json(path: Path, document: dict) -> None:
     path.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
-def publish(build: Path, final: Path) -> None:
+def publish(build: Path, final: Path, private: bool = False) -> None:
     """Move a complete edition into place; the previous one stays until the new one is in.
+    `private`: the edition's folders and files are made owner-only (0700, 0600) first.
 
     A directory cannot be renamed over a non-empty one, so the old edition is first
     renamed aside, the new one renamed in, and only then is the old one removed.
     """
+    if private:
+        restrict_tree(build)
     final.parent.mkdir(parents=True, exist_ok=True)
     retired = final.with_name(f".{final.name}.previous")
     if retired.exists() and not final.exists():

@@ -35,6 +35,7 @@ from pipeline.lib import i18n
 from pipeline.lib.calendar import festival_key
 from pipeline.lib.glyphs import missing_glyphs
 from pipeline.lib.pdf import Rendered, RenderError, css, render_pdf
+from pipeline.lib.privacy import spreadsheet_safe
 from pipeline.lib.progress import rate, report
 from pipeline.lib.templating import render
 
@@ -492,7 +493,7 @@ def write_letters(
     empty = pd.DataFrame({c: pd.Series(dtype="object") for c in MANIFEST_COLUMNS})
     manifest = pd.concat(parts, ignore_index=True) if parts else empty
     manifest = manifest[list(MANIFEST_COLUMNS)]
-    manifest.to_csv(letters_dir / "manifest.csv", index=False, encoding="utf-8-sig")
+    spreadsheet_safe(manifest).to_csv(letters_dir / "manifest.csv", index=False, encoding="utf-8-sig")
     (letters_dir / "README.txt").write_text(readme(config, edition, summary), encoding="utf-8-sig")
     return manifest
 

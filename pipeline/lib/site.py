@@ -68,8 +68,9 @@ def newsletter_pages(edition_dir: Path) -> list[str]:
 
 def write_site(edition_dir: Path, *, club, edition: str, as_of: str, reconciliation: dict,
                sources: dict, quarantine: pd.DataFrame, plan: pd.DataFrame,
-               suppressed: pd.DataFrame, table_names: list[str]) -> None:
-    """Render `index.html` for a complete edition folder (everything else already there)."""
+               suppressed: pd.DataFrame, table_names: list[str], notice: str | None = None) -> None:
+    """Render `index.html` for a complete edition folder (everything else already there);
+    `notice` is shown at the top (e.g. documents withdrawn after an erasure)."""
     def present(path: str) -> str | None:
         return path if (edition_dir / path).exists() else None
 
@@ -98,7 +99,7 @@ def write_site(edition_dir: Path, *, club, edition: str, as_of: str, reconciliat
         if not plan.empty else 0,
     }
     html = render(
-        "site/index.html.j2", club=club, edition=edition, as_of=as_of,
+        "site/index.html.j2", club=club, edition=edition, as_of=as_of, notice=notice,
         reconciliation=reconciliation, sources=sources,
         quarantine_rows=sum(c["rows_quarantined"] for c in reconciliation.values()),
         dropped_values=int((quarantine["action"] == "value_dropped").sum()),

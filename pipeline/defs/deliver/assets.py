@@ -15,6 +15,7 @@ from pipeline.defs.render.assets import RENDER_PARTS
 from pipeline.defs.resources import SUMMARY_ONLY, ClubPressSettings
 from pipeline.lib.edition import publish, run_record, write_json, write_table
 from pipeline.lib.ingest import Staged, file_sha256
+from pipeline.lib.privacy import private_dir
 from pipeline.lib.progress import report
 from pipeline.lib.schema import TABLES
 from pipeline.lib.site import write_site
@@ -83,6 +84,8 @@ def edition(
     if build.exists():
         shutil.rmtree(build)  # left by a run that was stopped before it published
     build.mkdir(parents=True)
+    if settings.club.output.private:
+        private_dir(build.parent)  # nobody else looks into an edition being assembled
 
     quarantine = pd.concat([s.quarantine for s in staged], ignore_index=True)
     write_table(quarantine, build / "tables", "quarantine")
@@ -107,6 +110,6 @@ def edition(
         table_names=["quarantine", *marts],
     )
     final = settings.out / month
-    publish(build, final)
+    publish(build, final, private=settings.club.output.private)
     report("edition", f"{final} in {time.perf_counter() - started:.1f} s")
     return dg.MaterializeResult(metadata={"path": str(final)})

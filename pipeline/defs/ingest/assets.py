@@ -10,7 +10,9 @@ import pandas as pd
 from pipeline.defs.marts import MARTS
 from pipeline.defs.partitions import editions
 from pipeline.defs.resources import SUMMARY_ONLY, ClubPressSettings, ParquetIOManager
+from pipeline.lib.erasure import erased_rows, exclude_erased, load_register
 from pipeline.lib.ingest import Staged, ingest_table
+from pipeline.lib.privacy import owner_only_umask, private_dir, restrict_file
 from pipeline.lib.progress import rate, report
 from pipeline.lib.schema import TABLES, Table
 from pipeline.lib.warehouse import load_frames, load_tables
@@ -21,7 +23,11 @@ RECONCILES = "rows_reconcile"
 def _ingest(settings: ClubPressSettings, table: Table, members: Staged | None) -> Staged:
     started = time.perf_counter()
     known = pd.Index(members.frame["member_id"]) if members is not None else None
+    if settings.club.output.private:
+        private_dir(settings.out / ".work")  # the steps' copies of the rows stay private
     staged = ingest_table(settings.exports, table, known, settings.as_of_date())
+    # Members erased on request are left out even while the exports still carry them.
+    staged = exclude_erased(staged, table, load_register(Path(settings.warehouse)))
     seconds = time.perf_counter() - started
     staged.seconds = seconds
     if staged.source is None:
@@ -45,6 +51,7 @@ def _outputs(staged: Staged):
             "encoding": staged.encoding or "",
             **counts,
             "values_dropped": int((staged.quarantine["action"] == "value_dropped").sum()),
+            "rows_erased": erased_rows(staged),  # counted in rows_quarantined
         },
     )
     balanced = counts["rows_read"] == counts["rows_loaded"] + counts["rows_quarantined"]
@@ -134,7 +141,11 @@ def warehouse(
     }
     quarantine = pd.concat([s.quarantine for s in staged.values()], ignore_index=True)
     tables[("audit", "quarantine")] = ("staging/quarantine", quarantine)
-    counts = load_tables(Path(settings.warehouse), tables)
+    private = settings.club.output.private
+    with owner_only_umask(private):  # the database and its log are created owner-only
+        counts = load_tables(Path(settings.warehouse), tables)
+    if private:
+        restrict_file(Path(settings.warehouse))  # also when it was created before
     report("warehouse", f"{sum(counts.values()):,} rows into {settings.warehouse} "
            f"in {time.perf_counter() - started:.1f} s")
     return dg.MaterializeResult(metadata={**counts, "path": settings.warehouse})
@@ -150,7 +161,8 @@ def warehouse(
 )
 def warehouse_marts(settings: ClubPressSettings, **marts: pd.DataFrame) -> dg.MaterializeResult:
     started = time.perf_counter()
-    counts = load_frames(Path(settings.warehouse), "marts", marts)
+    with owner_only_umask(settings.club.output.private):
+        counts = load_frames(Path(settings.warehouse), "marts", marts)
     report("warehouse", f"{len(marts)} marts, {sum(counts.values()):,} rows "
            f"in {time.perf_counter() - started:.1f} s")
     return dg.MaterializeResult(metadata=counts)
