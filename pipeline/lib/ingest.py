@@ -39,7 +39,13 @@ QUARANTINE_COLUMNS = ["table", "file", "line", "column", "value", "reason", "act
 ROW_QUARANTINED = "row_quarantined"
 VALUE_DROPPED = "value_dropped"
 COLUMN_IGNORED = "column_ignored"
-MAX_VALUE_CHARS = 200
+MAX_VALUE_CHARS = 200  # of a value quoted in the quarantine
+MAX_TEXT_CHARS = 10_000  # longer values are not data a letter or a table can hold
+CONTROL_RE = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"  # NUL and friends; not tab or line breaks
+# What a spreadsheet would run as a formula (`=HYPERLINK(...)`, `+cmd|...`, `@SUM(...)`);
+# `-60`, `+86 138...` and a lone `-` are not formulas.
+FORMULA_RE = r"^\s*(?:=|[+\-@]\s*[A-Za-z_][\w.]*\s*[(|!])"
+FORMULA_KINDS = ("text", "id")
 SOURCE_COLUMNS = ["source_file", "source_line"]
 DEFAULT_CONSENT = {"consent_post": True, "consent_email": False, "consent_sms": False}
 DEFAULT_FALSE = ("birth_lunar_leap", "do_not_contact", "deceased")
@@ -131,6 +137,7 @@ class _Problems:
         count = len(lines)
         if isinstance(values, pd.Series):
             values = values[mask].astype("string").str.slice(0, MAX_VALUE_CHARS)
+            values = defuse_formulas(values.str.replace(CONTROL_RE, "\ufffd", regex=True))
         else:
             values = [values] * count
         if isinstance(reason, pd.Series):
@@ -168,8 +175,8 @@ class _Problems:
                         "table": [self.raw.table.name],
                         "file": [self.raw.path.name],
                         "line": [1],
-                        "column": [header or f"column {position + 1}"],
-                        "value": [header],
+                        "column": [defuse_formula(header) or f"column {position + 1}"],
+                        "value": [defuse_formula(header)],
                         "reason": [f"header ignored: {why}"],
                         "action": [COLUMN_IGNORED],
                     }
@@ -191,10 +198,12 @@ def stage(
     `known_members` are the loaded member ids (for tables that refer to members);
     `as_of` is the data cut-off: a birth date after it is dropped.
     """
-    table, frame = raw.table, raw.frame
+    table = raw.table
     problems = _Problems(raw)
     problems.ignored_headers()
-    problems.add(frame[PROBLEM_COLUMN].notna(), None, "", frame[PROBLEM_COLUMN], ROW_QUARANTINED)
+    problems.add(raw.frame[PROBLEM_COLUMN].notna(), None, "", raw.frame[PROBLEM_COLUMN],
+                 ROW_QUARANTINED)
+    frame = _screen_values(raw, problems)
 
     staged: dict[str, pd.Series] = {}
     for column in table.columns:
@@ -218,6 +227,81 @@ def stage(
     return Staged(
         table.name, result, dropped.reset_index(drop=True), len(frame), raw.path.name, raw.encoding
     )
+
+
+def _screen_values(raw: RawTable, problems: _Problems) -> pd.DataFrame:
+    """Blank values no document or table should carry, before any parsing.
+
+    Control characters (a NUL byte is a damaged export), text longer than
+    MAX_TEXT_CHARS and spreadsheet formulas in text columns. In a required column
+    the row is quarantined; elsewhere the value is dropped and the row kept.
+    """
+    frame = raw.frame
+    screened = {}
+    for name in frame.columns:
+        if name in (LINE_COLUMN, PROBLEM_COLUMN):
+            continue
+        column = raw.table.column(name) if not name.startswith("extra:") else None
+        kind = column.kind if column else "text"
+        label = column.name if column else name.removeprefix("extra:")
+        bad_rows = pd.Series(False, index=frame.index)
+        for mask, why in _hostile(frame[name], kind):
+            action = ROW_QUARANTINED if column and column.required else VALUE_DROPPED
+            problems.add(mask & ~bad_rows, name, frame[name], f"{label}: {why}", action)
+            bad_rows |= mask
+        if bad_rows.any():
+            screened[name] = frame[name].mask(bad_rows, "")
+    return frame.assign(**screened) if screened else frame
+
+
+def _hostile(values: pd.Series, kind: str):
+    """(mask, reason) for each kind of value that is screened out.
+
+    Regular expressions run only on columns that a byte scan or a first-character test
+    flags, so a clean million-row export pays for two cheap passes per column.
+    """
+    text = pa.chunked_array(pa.array(values.array)).cast(pa.large_string())
+    too_long = pc.greater(pc.utf8_length(text), MAX_TEXT_CHARS)
+    yield _mask(too_long, values), f"longer than {MAX_TEXT_CHARS:,} characters"
+    if _has_control_bytes(text):
+        control = pc.match_substring_regex(text, CONTROL_RE)
+        yield _mask(control, values), "holds control characters such as NUL bytes (a damaged export)"
+    if kind in FORMULA_KINDS:
+        first = pc.utf8_slice_codeunits(pc.utf8_ltrim_whitespace(text), 0, 1)
+        if pc.any(pc.is_in(first, value_set=pa.array(list("=+-@"), pa.large_string()))).as_py():
+            formula = pc.match_substring_regex(text, FORMULA_RE)
+            yield _mask(formula, values), "looks like a spreadsheet formula, not a value"
+
+
+_CONTROL_BYTES = [bytes([b]) for b in (*range(9), 11, 12, *range(14, 32), 127)]
+
+
+def _has_control_bytes(text: pa.ChunkedArray) -> bool:
+    """Any byte 0x00-0x1f (but tab and line breaks) or 0x7f in the column's UTF-8 data
+    (one memchr pass per byte); UTF-8 never uses these bytes inside a character."""
+    for chunk in text.chunks:
+        data = chunk.buffers()[2]
+        if data is not None:
+            raw = data.to_pybytes()
+            if any(byte in raw for byte in _CONTROL_BYTES):
+                return True
+    return False
+
+
+def _mask(found: pa.Array, values: pd.Series) -> pd.Series:
+    return pd.Series(pc.fill_null(found, False).to_numpy(zero_copy_only=False), index=values.index)
+
+
+def defuse_formula(text: str | None) -> str | None:
+    """A formula as inert text (a leading apostrophe), for tables opened in spreadsheets."""
+    if text and pd.Series([text]).str.contains(FORMULA_RE, regex=True).iloc[0]:
+        return "'" + text
+    return text
+
+
+def defuse_formulas(values: pd.Series) -> pd.Series:
+    formula = values.str.contains(FORMULA_RE, regex=True).fillna(False).astype(bool)
+    return values.mask(formula, "'" + values) if formula.any() else values
 
 
 def _quarantined_lines(quarantine: pd.DataFrame) -> pd.Series:

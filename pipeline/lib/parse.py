@@ -261,8 +261,12 @@ def parse_enum(raw: pd.Series, column: str, choices: tuple[str, ...]) -> Parsed:
     return Parsed(values, key.notna() & values.isna())
 
 
-_MONEY_CLEAN_RE = r"[¥￥$]|CNY|RMB|元|\s"
-_MONEY_RE = r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?$"
+_MONEY_CLEAN_RE = r"[¥￥$]|CNY|RMB|元"
+# Thousands separated by commas or by spaces (`1 234`, also no-break and thin spaces),
+# one kind per amount and always in groups of three: `12 34` is not an amount.
+_MONEY_RE = (
+    r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d{1,3}(?:[ \u00a0\u202f]\d{3})+|\d+)(?:\.\d+)?$"
+)
 
 
 def parse_money(raw: pd.Series) -> Parsed:
@@ -291,8 +295,10 @@ def _parse_decorated_money(text: pd.Series) -> Parsed:
     negative = text.str.fullmatch(r"\(.*\)").fillna(False).astype(bool)
     text = text.str.replace(r"^\((.*)\)$", r"\1", regex=True)
     text = text.str.replace(_MONEY_CLEAN_RE, "", regex=True, case=False)
+    text = text.str.strip(" \u00a0\u202f").str.replace(r"^([+-])\s+", r"\1", regex=True)
     valid = text.str.fullmatch(_MONEY_RE).fillna(False).astype(bool)
-    amounts = pd.to_numeric(text.where(valid).str.replace(",", "", regex=False), errors="coerce")
+    digits = text.where(valid).str.replace(r"[,\s\u00a0\u202f]", "", regex=True)
+    amounts = pd.to_numeric(digits, errors="coerce")
     amounts = amounts.astype("Float64").where(~negative, -amounts)
     return Parsed(amounts.round(2), text.notna() & amounts.isna())
 

@@ -133,18 +133,60 @@ def detect_encoding(path: Path) -> str:
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    if len(head) >= 4 and head[1::2].count(0) > len(head) // 4:
+    if _zero_bytes_at(head, 1) > len(head) // 4 and _zero_bytes_at(head, 0) < len(head) // 16:
         return "utf-16-le"
-    if len(head) >= 4 and head[0::2].count(0) > len(head) // 4:
+    if _zero_bytes_at(head, 0) > len(head) // 4 and _zero_bytes_at(head, 1) < len(head) // 16:
         return "utf-16-be"
     if _decodes(path, "utf-8"):
         return "utf-8"
     if _decodes(path, "gb18030"):
+        _refuse_mixed_encodings(path)
         return "gb18030"
+    _refuse_mixed_encodings(path)
     line = _first_undecodable_line(path, "utf-8")
     raise ExportError(
         f"{path}: line {line}: neither UTF-8 nor GBK/GB18030 text; save the export as UTF-8"
     )
+
+
+def _zero_bytes_at(head: bytes, parity: int) -> int:
+    """Zero bytes at even (0) or odd (1) offsets: UTF-16 text has them on one side only;
+    a file padded with NUL bytes has them on both, and is not UTF-16."""
+    return head[parity::2].count(0) if len(head) >= 4 else 0
+
+
+LINE_ENCODINGS = (("utf-8", "UTF-8"), ("gb18030", "GBK/GB18030"))
+
+
+def _line_encoding(line: bytes) -> str | None:
+    for encoding, label in LINE_ENCODINGS:
+        try:
+            line.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        return label
+    return None
+
+
+def _refuse_mixed_encodings(path: Path) -> None:
+    """Stop on a file whose lines are partly UTF-8 and partly GBK (two exports pasted
+    together): decoded either way, some names would be silently garbled."""
+    first: tuple[int, str] | None = None
+    with path.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if line.isascii():
+                continue
+            label = _line_encoding(line)
+            if label is None:
+                continue
+            if first is None:
+                first = (number, label)
+            elif label != first[1]:
+                raise ExportError(
+                    f"{path}: line {number}: {label} text, but line {first[0]} is "
+                    f"{first[1]}: the file mixes encodings and names would be garbled; "
+                    "save the export again in one encoding (UTF-8)"
+                )
 
 
 def _decodes(path: Path, encoding: str) -> bool:
@@ -208,6 +250,11 @@ def map_headers(
         taken[name] = position
         positions[position] = name
     missing = [c for c in table.required_columns if c not in taken]
+    if missing and any("\x00" in header for header in headers):
+        raise ExportError(
+            f"{path}: line 1: the header holds NUL bytes, so its columns cannot be found "
+            "(the file is damaged or not a text export)"
+        )
     if missing:
         names = ", ".join(
             f"{c} ({' / '.join(table.column(c).aliases) or c})" for c in missing
@@ -226,10 +273,20 @@ def _sniff_delimiter(header_line: str) -> str:
 
 
 def _records(text: io.TextIOBase, delimiter: str, path: Path):
-    """(start line, fields) per record; physical lines, so quoted line breaks count."""
-    reader = csv.reader(text, delimiter=delimiter, strict=False)
+    """(start line, end line, fields, problem) per record; physical lines, so quoted
+    line breaks count. `problem` is set for a last record cut off inside a quoted field.
+    """
+    consumed: list[str] = []  # the physical lines of the record being read
+
+    def lines():
+        for line in text:
+            consumed.append(line)
+            yield line
+
+    reader = csv.reader(lines(), delimiter=delimiter, strict=False)
     previous = 0
     while True:
+        consumed.clear()
         try:
             fields = next(reader)
         except StopIteration:
@@ -237,8 +294,32 @@ def _records(text: io.TextIOBase, delimiter: str, path: Path):
         except csv.Error as error:
             raise ExportError(f"{path}: line {reader.line_num}: {error}") from error
         start, previous = previous + 1, reader.line_num
-        if fields:  # a blank line is not a record
-            yield start, fields
+        if not fields:  # a blank line is not a record
+            continue
+        problem = None
+        if "".join(consumed).count('"') % 2 and _ends_inside_quotes(consumed, delimiter):
+            if previous > start:
+                swallowed = (
+                    f"line {previous}" if previous == start + 1 else f"lines {start + 1}-{previous}"
+                )
+                raise ExportError(
+                    f"{path}: line {start}: a quoted field opens on this line and is not "
+                    f"closed before the end of the file, so {swallowed} cannot be read as "
+                    "records; close or remove the stray quote"
+                )
+            problem = "the line ends inside a quoted field (the file looks cut off here)"
+        yield start, previous, fields, problem
+
+
+def _ends_inside_quotes(lines: list[str], delimiter: str) -> bool:
+    """Whether one record's text ends in an open quoted field (only the end of the file
+    can do that; the lenient reader would silently take the rest as the field)."""
+    try:
+        for _ in csv.reader(lines, delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as error:
+        return "unexpected end of data" in str(error)
+    return False
 
 
 def read_csv(path: Path, table: Table, mapping: TableMapping | None) -> RawTable:
@@ -258,14 +339,21 @@ SCAN_CHUNK = 1 << 24
 
 
 def record_start_lines(path: Path) -> np.ndarray:
-    """Physical line (1-based) on which each non-blank CSV record starts.
+    """Physical line (1-based) on which each non-blank CSV record starts."""
+    return _scan_records(path)[0]
+
+
+def _scan_records(path: Path) -> tuple[np.ndarray, bool]:
+    """Record start lines, and whether the file's double quotes are balanced.
 
     Scans bytes: a newline ends a record when an even number of double quotes precedes
     it (quotes inside quoted fields are doubled, so they keep the parity). Valid for
     UTF-8 and GB18030, whose multi-byte sequences never contain `"` or a newline.
+    An odd number of quotes in all means a stray quote or a file cut off inside a
+    quoted field, which only the careful reader can report.
     """
     if path.stat().st_size == 0:
-        return np.zeros(0, np.int64)
+        return np.zeros(0, np.int64), True
     data = np.memmap(path, dtype=np.uint8, mode="r")
     end_pos, end_line, quotes_before, lines_before = [], [], 0, 0
     for offset in range(0, len(data), SCAN_CHUNK):
@@ -284,7 +372,7 @@ def record_start_lines(path: Path) -> np.ndarray:
     length = np.append(ends, len(data)) - start_pos  # the last record may lack a newline
     first_byte = data[np.minimum(start_pos, len(data) - 1)]
     blank = (length == 0) | ((length == 1) & (first_byte == 13))
-    return start_line[~blank]
+    return start_line[~blank], quotes_before == 0
 
 
 def _read_csv_fast(path: Path, encoding: str, table: Table, mapping: TableMapping | None):
@@ -317,8 +405,8 @@ def _read_csv_fast(path: Path, encoding: str, table: Table, mapping: TableMappin
         )
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return None
-    lines = record_start_lines(path)
-    if invalid or arrow.num_rows != len(lines) or arrow.num_rows == 0:
+    lines, balanced = _scan_records(path)
+    if invalid or not balanced or arrow.num_rows != len(lines) or arrow.num_rows == 0:
         return None
     headers = [str(v) for v in arrow.slice(0, 1).to_pylist()[0].values()]
     headers[0] = headers[0].lstrip("\ufeff")
@@ -341,7 +429,7 @@ def _read_csv_careful(path: Path, encoding: str, table: Table, mapping: TableMap
         text.seek(0)
         records = _records(text, delimiter, path)
         try:
-            _, headers = next(records)
+            _, _, headers, _ = next(records)
         except StopIteration:
             raise ExportError(f"{path}: line 1: the file is empty (no header row)") from None
         positions, ignored = map_headers(headers, table, mapping, path)
@@ -359,13 +447,9 @@ def _frame_from_records(records, positions: dict[int, str], width: int) -> pd.Da
     chunks: list[pa.Table] = []
     while True:
         lines, problems, columns = [], [], {p: [] for p in positions}
-        for line, fields in records:
+        for line, end, fields, problem in records:
             lines.append(line)
-            problems.append(
-                None
-                if len(fields) == width
-                else f"the record has {len(fields)} fields, the header has {width}"
-            )
+            problems.append(problem or _width_problem(len(fields), width, line, end))
             if len(fields) < width:
                 fields = fields + [""] * (width - len(fields))
             for position, values in columns.items():
@@ -382,6 +466,15 @@ def _frame_from_records(records, positions: dict[int, str], width: int) -> pd.Da
     if not chunks:
         return _empty_frame(names)
     return pa.concat_tables(chunks).to_pandas(types_mapper=_arrow_types)
+
+
+def _width_problem(count: int, width: int, line: int, end: int) -> str | None:
+    if count == width:
+        return None
+    problem = f"the record has {count} fields, the header has {width}"
+    if end > line:  # a stray quote can join lines into one record
+        problem += f" (it runs from line {line} to line {end}: check its quotes)"
+    return problem
 
 
 def _arrow_types(arrow_type: pa.DataType):
@@ -434,7 +527,7 @@ def read_xlsx(path: Path, table: Table, mapping: TableMapping | None) -> RawTabl
             if any(v is not None and v != "" for v in row)
         )
         frame = _frame_from_records(
-            ((line, _fit(fields, len(headers))) for line, fields in records),
+            ((line, line, _fit(fields, len(headers)), None) for line, fields in records),
             positions,
             len(headers),
         )
