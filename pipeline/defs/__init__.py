@@ -13,7 +13,7 @@ from pipeline.defs.complaints.assets import (
     complaint_stats,
 )
 from pipeline.defs.contact.assets import contact_plan
-from pipeline.defs.deliver.assets import edition
+from pipeline.defs.deliver.assets import edition, mailing_house
 from pipeline.defs.render.assets import letters, monthly_report, newsletters
 from pipeline.defs.render.proofs import proofs
 from pipeline.defs.ingest.assets import STAGED_ASSETS, warehouse, warehouse_marts
@@ -39,6 +39,7 @@ ASSETS = [
     newsletters,
     letters,
     proofs,
+    mailing_house,
     edition,
 ]
 

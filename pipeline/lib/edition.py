@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import platform
@@ -63,12 +64,26 @@ def write_json(path: Path, document: dict) -> None:
     path.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths atomically (Linux `renameat2` with RENAME_EXCHANGE);
+    False, with nothing changed, where the system or file system cannot."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
 def publish(build: Path, final: Path, private: bool = False) -> None:
     """Move a complete edition into place; the previous one stays until the new one is in.
     `private`: the edition's folders and files are made owner-only (0700, 0600) first.
 
-    A directory cannot be renamed over a non-empty one, so the old edition is first
-    renamed aside, the new one renamed in, and only then is the old one removed.
+    Where the system can (Linux), the two folders are swapped in one atomic step, so
+    there is no moment without an edition at `final`; the previous one, now at `build`,
+    is then removed (a run stopped before that leaves it for the next run to clear).
+    Elsewhere a directory cannot be renamed over a non-empty one, so the old edition is
+    first renamed aside, the new one renamed in, and only then is the old one removed.
     """
     if private:
         restrict_tree(build)
@@ -78,9 +93,13 @@ def publish(build: Path, final: Path, private: bool = False) -> None:
         os.replace(retired, final)  # an earlier publish was cut off between its renames
     if retired.exists():
         shutil.rmtree(retired)
-    if final.exists():
+    if final.exists() and exchange(build, final):
+        shutil.rmtree(build)
+    elif final.exists():
         os.replace(final, retired)
-    os.replace(build, final)
+        os.replace(build, final)
+    else:
+        os.replace(build, final)
     if retired.exists():
         shutil.rmtree(retired)
     try:
