@@ -27,6 +27,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 from pypdf import PdfReader, PdfWriter
+from pypdf.generic import DictionaryObject, NameObject
 
 from pipeline.config import ClubConfig
 from pipeline.lib import i18n
@@ -389,10 +390,24 @@ def _merge(stamps: bytes, documents: list[bytes], branches: list[Branch]) -> byt
     for document in documents:
         for page in PdfReader(io.BytesIO(document)).pages:
             banner = labels.pages[len(writer.pages)]
-            writer.add_page(page).merge_page(banner)
+            added = writer.add_page(page)
+            _own_resources(added)
+            added.merge_page(banner)
     for b in branches:
-        writer.add_outline_item(f"{b.lang} · {b.label}", b.first_page - 1)
+        writer.add_outline_item(title=f"{b.lang} · {b.label}", page_number=b.first_page - 1)
     writer.add_metadata({"/Title": "Proofs", "/Producer": "ClubPress"})
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def _own_resources(page) -> None:
+    """Give the page its own resource dictionaries (sharing the fonts and images in
+    them). WeasyPrint shares one between all pages of a document, and stamping a banner
+    adds the banner's fonts to it: shared, it would grow with every page stamped."""
+    shared = page["/Resources"].get_object()
+    page[NameObject("/Resources")] = DictionaryObject({
+        key: DictionaryObject(value.get_object())
+        if isinstance(value.get_object(), DictionaryObject) else value
+        for key, value in shared.items()
+    })
