@@ -265,6 +265,13 @@ def _placed(branches: list[Branch], rendered: Rendered, offset: int) -> list[Bra
             for b, first, end in zip(branches, firsts, ends)]
 
 
+# Per paper: the cover's root font size, the banner's height (it must stay inside the
+# blank strip above the letterhead: 9 mm on A5 letters) and its font size.
+SIZES = {"A4": {"root_pt": 10, "band_mm": 7, "band_pt": 7},
+         "Letter": {"root_pt": 9.4, "band_mm": 7, "band_pt": 7},
+         "A5": {"root_pt": 7, "band_mm": 6, "band_pt": 5.5}}
+
+
 def _paper_css(config: ClubConfig) -> str:
     width, height = lt.PAPER_MM[config.print.paper]
     return f"@page {{ size: {width:g}mm {height:g}mm; margin: 0; }}"
@@ -275,34 +282,35 @@ _PROOF_HTML = """<!doctype html>
 <html lang="zh-CN">
 <head><meta charset="utf-8"><title>{{ title }}</title>
 <style>
-html { font-family: "Noto Sans CJK SC", sans-serif; color: #23302f; }
+html { font-family: "Noto Sans CJK SC", sans-serif; color: #23302f; font-size: {{ size.root_pt }}pt; }
 body { margin: 0; }
 .stamp { height: 100vh; break-after: page; position: relative; }
 .stamp:last-child { break-after: auto; }
-.band { position: absolute; top: 0; left: 0; right: 0; height: 7mm; padding: 0 6mm;
-        background: #1d5b79; color: #fff; font-size: 7pt; line-height: 7mm;
-        white-space: nowrap; overflow: hidden; }
+.band { position: absolute; top: 0; left: 0; right: 0; height: {{ size.band_mm }}mm; padding: 0 6mm;
+        background: #1d5b79; color: #fff; font-size: {{ size.band_pt }}pt;
+        line-height: {{ size.band_mm }}mm; white-space: nowrap; overflow: hidden; }
 .band .tag { font-weight: 700; letter-spacing: 0.12em; background: #f2c14e; color: #1d2b2a;
              padding: 0.6mm 2mm; margin-right: 2.5mm; }
 .band .page { float: right; margin-left: 3mm; }
 .band .lang { float: right; font-weight: 700; }
-.cover { padding: 18mm 16mm 12mm; }
-.cover .kicker { font-size: 8pt; letter-spacing: 0.2em; color: #1d5b79; font-weight: 700; }
-.cover h1 { font-family: "Noto Serif CJK SC", serif; font-size: 22pt; margin: 2mm 0 1mm;
+/* The cover in rem: one page on every paper size (club.yaml print.paper). */
+.cover { padding: 5.1rem 4.5rem 3.4rem; }
+.cover .kicker { font-size: 0.8rem; letter-spacing: 0.2em; color: #1d5b79; font-weight: 700; }
+.cover h1 { font-family: "Noto Serif CJK SC", serif; font-size: 2.2rem; margin: 0.57rem 0 0.28rem;
             color: #1d2b2a; }
-.cover .sub { font-size: 10pt; color: #55625f; margin: 0 0 5mm; }
-.cover .note { font-size: 8pt; line-height: 1.55; color: #3d4947; margin: 0 0 5mm;
-               border-left: 1mm solid #f2c14e; padding: 1mm 0 1mm 3mm; }
-table { border-collapse: collapse; width: 100%; font-size: 7.6pt; }
-th { text-align: left; font-weight: 700; color: #fff; background: #1d5b79; padding: 1.4mm 2mm; }
-td { padding: 1.1mm 2mm; border-bottom: 0.3pt solid #d5dcda; vertical-align: top; }
-tr.group td { background: #eef3f2; font-weight: 700; color: #1d5b79; padding-top: 1.6mm; }
-td.page, th.page { text-align: center; width: 14mm; }
-td.page { font-weight: 700; font-size: 8.4pt; }
-.template { color: #6a7674; font-family: monospace; font-size: 6.8pt; white-space: nowrap; }
-.sign { margin-top: 7mm; font-size: 8pt; color: #3d4947; }
-.sign span { display: inline-block; width: 58mm; border-top: 0.4pt solid #55625f;
-             padding-top: 1mm; margin-right: 8mm; }
+.cover .sub { font-size: 1rem; color: #55625f; margin: 0 0 1.4rem; }
+.cover .note { font-size: 0.8rem; line-height: 1.55; color: #3d4947; margin: 0 0 1.4rem;
+               border-left: 0.28rem solid #f2c14e; padding: 0.28rem 0 0.28rem 0.85rem; }
+table { border-collapse: collapse; width: 100%; font-size: 0.76rem; }
+th { text-align: left; font-weight: 700; color: #fff; background: #1d5b79; padding: 0.4rem 0.57rem; }
+td { padding: 0.31rem 0.57rem; border-bottom: 0.3pt solid #d5dcda; vertical-align: top; }
+tr.group td { background: #eef3f2; font-weight: 700; color: #1d5b79; padding-top: 0.45rem; }
+td.page, th.page { text-align: center; width: 4rem; }
+td.page { font-weight: 700; font-size: 0.84rem; }
+.template { color: #6a7674; font-family: monospace; font-size: 0.68rem; white-space: nowrap; }
+.sign { margin-top: 2rem; font-size: 0.8rem; color: #3d4947; }
+.sign span { display: inline-block; width: 16.4rem; border-top: 0.4pt solid #55625f;
+             padding-top: 0.28rem; margin-right: 2.3rem; }
 </style></head>
 <body>
 {% if cover %}
@@ -374,7 +382,7 @@ def build_proofs(holidays: pd.DataFrame, events: pd.DataFrame, config: ClubConfi
         _proof_html(title=f"Proofs {edition}", cover=True, edition=edition,
                     club_zh=config.club.name_zh, club_en=config.club.name,
                     languages=i18n.LANGUAGES, groups=_cover_groups(branches),
-                    banners=banners, total=total),
+                    banners=banners, total=total, size=SIZES[config.print.paper]),
         "proofs: cover and labels", stylesheets=paper)
     if stamps.pages != total:
         raise RenderError(f"proofs: the cover took {stamps.pages - len(banners)} pages, not one")
