@@ -107,3 +107,12 @@ def test_exclude_erased_keeps_the_reconciliation_and_no_values(exports, tmp_path
     assert load_register(tmp_path / "other" / "warehouse.duckdb") is None  # registers go with warehouses
     assert exclude_erased(staged, TABLES["members"], None) is staged
     assert empty_quarantine().columns.tolist() == erased.quarantine.columns.tolist()
+
+
+def test_forget_without_a_member_id_is_a_usage_error(tmp_path, capsys):
+    from pipeline.cli import main
+
+    code = main(["forget", "--member", " ", "--warehouse", str(tmp_path / "w.duckdb"),
+                 "--out", str(tmp_path / "out")])
+    assert code == 2 and "--member" in capsys.readouterr().err
+    assert not (tmp_path / "erasure-register.csv").exists()
