@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date
 
 import pandas as pd
 from pypdf import PdfReader, PdfWriter

@@ -11,6 +11,7 @@ from pypdf import PdfReader
 from pipeline.config import load_config
 from pipeline.lib import proofs
 from pipeline.lib.calendar import build_calendar
+from pipeline.lib.glyphs import missing_glyphs
 from pipeline.settings import PATHS
 
 EDITION = "2026-02"  # Spring Festival month: festivals, closures and make-up workdays
@@ -160,7 +161,8 @@ def test_cover_lists_every_branch_with_its_page_per_language(built, pages):
     for key in dict.fromkeys(b.key for b in built.branches):
         rows = [b for b in built.branches if b.key == key]
         template = rows[0].template if key.startswith("nl-") else "letters/<lang>.html.j2"
-        numbers = "".join(str(b.first_page) for b in sorted(rows, key=lambda b: "zh-CN zh-TW en".index(b.lang)))
+        in_columns = sorted(rows, key=lambda b: ["zh-CN", "zh-TW", "en"].index(b.lang))
+        numbers = "".join(str(b.first_page) for b in in_columns)
         assert _flat(rows[0].branch) + template + numbers in cover, key
 
 
@@ -168,3 +170,8 @@ def test_festival_letters_name_the_festivals_next_date(by_branch):
     assert "9月25日" in by_branch[("lt-festival-mid-autumn", "zh-CN")]  # 中秋 2026
     assert "2月17日" in by_branch[("lt-festival-spring", "zh-CN")]  # 春节 2026
     assert "2027年" not in by_branch[("lt-festival-winter-solstice", "zh-CN")]
+
+
+def test_cover_and_banners_have_a_glyph_for_every_character(built, pages):
+    own_text = pages[0] + "".join(b.label + proofs.LANGUAGE_NAMES[b.lang] for b in built.branches)
+    assert missing_glyphs(own_text, ("Noto Sans CJK SC",)) == set()  # no empty boxes
