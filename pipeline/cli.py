@@ -7,6 +7,7 @@ Exit status: 0 the run completed (quarantined rows included), 1 it could not com
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from datetime import date
@@ -36,6 +37,12 @@ def _day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD, got {text!r}") from None
 
 
+def _processes(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="clubpress", description="Monthly member-club editions from CRM exports."
@@ -53,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--config", type=Path, help="club.yaml (default: the bundled one)")
     run.add_argument("--warehouse", type=Path, default=PATHS.warehouse,
                      help="DuckDB file (default: data/warehouse.duckdb)")
+    run.add_argument("--processes", type=_processes, default=len(os.sched_getaffinity(0)),
+                     help="steps run side by side, each in its own process (default: one "
+                     "per CPU core; 1 runs everything in this process)")
 
     sample = commands.add_parser("sample", help="write a synthetic export folder")
     sample.add_argument("--members", type=int, required=True)
@@ -124,6 +134,7 @@ def _run(args: argparse.Namespace) -> int:
         as_of=as_of,
         config_file=args.config.resolve() if args.config else None,
         warehouse=args.warehouse.resolve(),
+        processes=args.processes,
     )
     print(f"Edition ready: {final}")
     print(f"Review site:   {final / 'index.html'}")

@@ -148,6 +148,28 @@ class Output(_Model):
     private: bool = True
 
 
+class Schedule(_Model):
+    """When the monthly run starts, in the club's time zone, for the next month's edition."""
+
+    day: int = Field(20, ge=1, le=28)
+    hour: int = Field(6, ge=0, le=23)
+    minute: int = Field(0, ge=0, le=59)
+    running: bool = True  # on as soon as `dagster dev` (or the daemon) starts
+
+
+class Orchestration(_Model):
+    """What scheduled and inbox-triggered runs read and write. Relative paths are below
+    the project folder; blank means the bundled sample, output/ and data/warehouse.duckdb."""
+
+    schedule: Schedule = Schedule()
+    exports: str = ""  # the folder scheduled runs read
+    out: str = ""
+    warehouse: str = ""
+    inbox: str = ""  # a folder to watch for new export folders; blank: no sensor runs
+    inbox_settle_seconds: int = Field(60, ge=0)  # a folder must be this quiet to be read
+    inbox_interval_seconds: int = Field(60, ge=5)  # how often the sensor looks
+
+
 class ClubConfig(_Model):
     club: Club = Club()
     locale: str = "zh-CN"
@@ -163,6 +185,7 @@ class ClubConfig(_Model):
     print: Print = Print()
     contact: ContactRules = ContactRules()
     output: Output = Output()
+    orchestration: Orchestration = Orchestration()
 
     @field_validator("segments")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -41,6 +42,13 @@ def _root_message(error) -> str:
     return re.sub(rf"^[\w.]*{error.cls_name}: ", "", error.message.strip())
 
 
+def monthly_job() -> dg.JobDefinition:
+    """The job, loadable by name in every process the multiprocess executor starts."""
+    from pipeline.definitions import defs
+
+    return defs.resolve_job_def("monthly_edition")
+
+
 def run_edition(
     exports: Path,
     out: Path,
@@ -48,23 +56,38 @@ def run_edition(
     as_of: date,
     config_file: Path | None,
     warehouse: Path,
+    processes: int = 1,
 ) -> Path:
-    """Build `out/<month>`; raise RunFailed (and leave `out` as it was) when a step fails."""
-    from pipeline.definitions import defs
+    """Build `out/<month>`; raise RunFailed (and leave `out` as it was) when a step fails.
 
-    job = defs.resolve_job_def("monthly_edition")
+    processes=1 runs every step in this process; more runs up to that many steps side by
+    side with Dagster's multiprocess executor (the render shards in parallel), each step
+    in a fresh process, with the run's events in a temporary Dagster instance.
+    """
+    job = monthly_job()
     partition = f"{month}-01"
     if partition not in job.partitions_def.get_partition_keys():
         raise RunFailed(f"--month {month}: outside the editions this installation knows")
-    result = job.execute_in_process(
-        run_config=run_config(exports, out, as_of, config_file, warehouse),
-        partition_key=partition,
-        raise_on_error=False,
-    )
-    if not result.success:
-        failures = [
-            event for event in result.all_events if event.event_type == dg.DagsterEventType.STEP_FAILURE
-        ]
-        messages = [_root_message(e.event_specific_data.error) for e in failures]
-        raise RunFailed("; ".join(messages) or "the run failed")
+    config = run_config(exports, out, as_of, config_file, warehouse)
+    if processes <= 1:
+        result = job.execute_in_process(run_config=config, partition_key=partition,
+                                        raise_on_error=False)
+        _raise_on_failure(result)
+        return out / month
+    config["execution"] = {"config": {"multiprocess": {"max_concurrent": processes}}}
+    with tempfile.TemporaryDirectory(prefix="clubpress-dagster-") as home, \
+            dg.DagsterInstance.local_temp(home) as instance, \
+            dg.execute_job(dg.reconstructable(monthly_job), instance, run_config=config,
+                           tags={"dagster/partition": partition}) as result:
+        _raise_on_failure(result)
     return out / month
+
+
+def _raise_on_failure(result) -> None:
+    if result.success:
+        return
+    failures = [
+        event for event in result.all_events if event.event_type == dg.DagsterEventType.STEP_FAILURE
+    ]
+    messages = [_root_message(e.event_specific_data.error) for e in failures]
+    raise RunFailed("; ".join(messages) or "the run failed")

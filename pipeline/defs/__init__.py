@@ -16,9 +16,11 @@ from pipeline.defs.contact.assets import contact_plan
 from pipeline.defs.deliver.assets import edition, mailing_house
 from pipeline.defs.render.assets import letters, monthly_report, newsletters
 from pipeline.defs.render.proofs import proofs
+from pipeline.defs.render.shards import SHARD_ASSETS
 from pipeline.defs.ingest.assets import STAGED_ASSETS, warehouse, warehouse_marts
 from pipeline.defs.segments.assets import agg_monthly_activity, churn_risk, segments
 from pipeline.defs.resources import ClubPressSettings, ParquetIOManager
+from pipeline.defs.schedules import automation
 
 ASSETS = [
     *STAGED_ASSETS,
@@ -36,6 +38,7 @@ ASSETS = [
     contact_plan,
     warehouse_marts,
     monthly_report,
+    *SHARD_ASSETS,
     newsletters,
     letters,
     proofs,
@@ -51,9 +54,12 @@ monthly_edition = dg.define_asset_job(
 
 
 def build_defs() -> dg.Definitions:
+    schedules, sensors = automation(monthly_edition)
     return dg.Definitions(
         assets=ASSETS,
         asset_checks=MART_CHECKS,
         jobs=[monthly_edition],
+        schedules=schedules,
+        sensors=sensors,
         resources={"settings": ClubPressSettings(), "io_manager": ParquetIOManager()},
     )

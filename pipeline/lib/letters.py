@@ -473,13 +473,27 @@ def write_letters(
     Raises RenderError naming the piece when a name or address has a character no
     letter font can print, or when WeasyPrint warns about anything.
     """
+    check_pieces(pieces)
+    rendered = render_batches(batches(pieces, config.print.batch_size), config, edition,
+                              letters_dir)
+    return finish_letters([rendered], config, edition, letters_dir)
+
+
+def check_pieces(pieces: pd.DataFrame) -> None:
+    """ValueError on a repeated piece id; RenderError on a character no font can print."""
     repeated = pieces["piece_id"][pieces["piece_id"].duplicated()]
     if len(repeated):
         raise ValueError(f"letter piece_id repeated: {', '.join(map(str, repeated[:5]))}")
     check_glyphs(pieces)
-    letters_dir.mkdir(parents=True, exist_ok=True)
-    parts, summary = [], []
-    for batch in batches(pieces, config.print.batch_size):
+
+
+def render_batches(
+    selected: list[Batch], config: ClubConfig, edition: str, letters_dir: Path
+) -> pd.DataFrame:
+    """Render `selected` batches to letters_dir/<folder>/batch-NNN.pdf; their manifest
+    rows. A render shard passes its share of `batches(...)`; `finish_letters` joins them."""
+    parts = []
+    for batch in selected:
         started = time.perf_counter()
         rendered, firsts, counts = render_batch(batch, config, edition)
         target = letters_dir / batch.path
@@ -487,13 +501,26 @@ def write_letters(
         target.write_bytes(rendered.pdf)
         sha256 = hashlib.sha256(rendered.pdf).hexdigest()
         parts.append(_manifest_rows(batch, firsts, counts, sha256))
-        summary.append((batch.path, len(batch.pieces), rendered.pages))
         report("letters", f"{batch.path}: {len(batch.pieces):,} pieces, "
                           + rate(rendered.pages, time.perf_counter() - started, "pages"))
     empty = pd.DataFrame({c: pd.Series(dtype="object") for c in MANIFEST_COLUMNS})
-    manifest = pd.concat(parts, ignore_index=True) if parts else empty
-    manifest = manifest[list(MANIFEST_COLUMNS)]
+    return pd.concat(parts, ignore_index=True)[list(MANIFEST_COLUMNS)] if parts else empty
+
+
+def finish_letters(
+    parts: list[pd.DataFrame], config: ClubConfig, edition: str, letters_dir: Path
+) -> pd.DataFrame:
+    """manifest.csv and README.txt in letters_dir from the manifest rows of every
+    rendered batch (in any order): batches in path order, pieces in page order."""
+    letters_dir.mkdir(parents=True, exist_ok=True)
+    manifest = pd.concat(parts, ignore_index=True)[list(MANIFEST_COLUMNS)]
+    if len(manifest):
+        order = manifest.assign(_page=manifest["first_page"].astype(int))
+        manifest = order.sort_values(["batch", "_page"], kind="stable").drop(columns="_page")
+        manifest = manifest.reset_index(drop=True)
     spreadsheet_safe(manifest).to_csv(letters_dir / "manifest.csv", index=False, encoding="utf-8-sig")
+    summary = [(str(path), len(rows), int(rows["page_count"].astype(int).sum()))
+               for path, rows in manifest.groupby("batch", sort=True)]
     (letters_dir / "README.txt").write_text(readme(config, edition, summary), encoding="utf-8-sig")
     return manifest
 

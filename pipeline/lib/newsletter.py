@@ -625,27 +625,68 @@ def render_batches(jobs: list[tuple[str, str, tuple[str, ...]]],
         yield from pool.map(_render_batch, jobs)
 
 
-def write_print(edition: NewsletterEdition, members: Sequence[MemberContext], out_dir: Path,
-                workers: int | None = None) -> dict[str, int]:
-    """newsletters/print/batch-NNN.pdf: postcode order, at most batch_size pieces each."""
+def print_batches(edition: NewsletterEdition,
+                  members: Sequence[MemberContext]) -> list[list[MemberContext]]:
+    """Post pieces in postcode order, cut into batches of at most print.batch_size;
+    batch N (1-based) is newsletters/print/batch-NNN.pdf."""
     ordered = print_order(members)
     size = edition.config.print.batch_size
-    batches = [ordered[first:first + size] for first in range(0, len(ordered), size)]
-    jobs = [
-        (print_html(edition, batch), f"newsletter print batch {number:03d}",
-         tuple(_piece_id(m) for m in batch))
-        for number, batch in enumerate(batches, start=1)
-    ]
-    folder = out_dir / "newsletters" / "print"
+    return [ordered[first:first + size] for first in range(0, len(ordered), size)]
+
+
+def print_job(edition: NewsletterEdition, batch: Sequence[MemberContext],
+              number: int) -> tuple[str, str, tuple[str, ...]]:
+    """(html, what, anchors) of print batch `number`, for render_batches."""
+    return (print_html(edition, batch), f"newsletter print batch {number:03d}",
+            tuple(_piece_id(m) for m in batch))
+
+
+def print_path(number: int) -> str:
+    """Relative to the edition folder: newsletters/print/batch-001.pdf."""
+    return f"newsletters/print/batch-{number:03d}.pdf"
+
+
+def write_print(edition: NewsletterEdition, members: Sequence[MemberContext], out_dir: Path,
+                workers: int | None = None, numbers: Sequence[int] | None = None
+                ) -> dict[str, int]:
+    """newsletters/print/batch-NNN.pdf: postcode order, at most batch_size pieces each.
+    `numbers` (1-based) renders only those batches, as a render shard does."""
+    batches = print_batches(edition, members)
+    chosen = list(numbers) if numbers is not None else list(range(1, len(batches) + 1))
+    jobs = [print_job(edition, batches[n - 1], n) for n in chosen]
     if jobs:
-        folder.mkdir(parents=True, exist_ok=True)
+        (out_dir / "newsletters" / "print").mkdir(parents=True, exist_ok=True)
     pages, started = 0, time.perf_counter()
-    for number, rendered in enumerate(render_batches(jobs, workers), start=1):
-        (folder / f"batch-{number:03d}.pdf").write_bytes(rendered.pdf)
+    for number, rendered in zip(chosen, render_batches(jobs, workers)):
+        (out_dir / print_path(number)).write_bytes(rendered.pdf)
         pages += rendered.pages
-        report("newsletter", f"print batch {number}/{len(jobs)}: "
+        report("newsletter", f"print batch {number}/{len(batches)}: "
                + rate(pages, time.perf_counter() - started, "pages"))
-    return {"print_pieces": len(ordered), "print_pages": pages, "batches": len(jobs)}
+    pieces = sum(len(batches[n - 1]) for n in chosen)
+    return {"print_pieces": pieces, "print_pages": pages, "batches": len(jobs)}
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An edition's newsletter pieces, split by channel, with what they share."""
+
+    edition: NewsletterEdition
+    by_email: list[MemberContext]
+    by_post: list[MemberContext]
+    skipped: int  # planned for another channel
+
+
+def prepare(plan: pd.DataFrame, members: pd.DataFrame, segments: pd.DataFrame,
+            birthdays: pd.DataFrame, holidays: pd.DataFrame, events: pd.DataFrame,
+            config: ClubConfig, edition: str, as_of: date) -> Prepared:
+    pieces = plan[plan["kind"] == KIND]
+    contexts = member_contexts(pieces, members, segments, birthdays, edition)
+    channels = pieces["channel"].astype("string").tolist()
+    by_email = [m for m, c in zip(contexts, channels) if c == "email"]
+    by_post = [m for m, c in zip(contexts, channels) if c == "post"]
+    shared = NewsletterEdition.build(holidays, events, config, edition, as_of,
+                                     audiences={m.audience for m in contexts})
+    return Prepared(shared, by_email, by_post, len(contexts) - len(by_email) - len(by_post))
 
 
 def write_newsletters(
@@ -665,17 +706,17 @@ def write_newsletters(
     e-mail pieces as HTML + text, post pieces as print batches (rendered on `workers`
     processes, default one per CPU). Returns the counts html, text, print_pieces,
     print_pages, batches, and skipped (pieces planned for another channel)."""
-    pieces = plan[plan["kind"] == KIND]
-    contexts = member_contexts(pieces, members, segments, birthdays, edition)
-    channels = pieces["channel"].astype("string").tolist()
-    by_email = [m for m, c in zip(contexts, channels) if c == "email"]
-    by_post = [m for m, c in zip(contexts, channels) if c == "post"]
-    shared = NewsletterEdition.build(holidays, events, config, edition, as_of,
-                                     audiences={m.audience for m in contexts})
+    prepared = prepare(plan, members, segments, birthdays, holidays, events, config,
+                       edition, as_of)
+    written = write_email_timed(prepared, out_dir)
+    printed = write_print(prepared.edition, prepared.by_post, out_dir, workers)
+    return {"html": written, "text": written, **printed, "skipped": prepared.skipped}
+
+
+def write_email_timed(prepared: Prepared, out_dir: Path) -> int:
+    """write_email for the prepared pieces, with a progress line; pieces written."""
     started = time.perf_counter()
-    written = write_email(shared, by_email, out_dir)
+    written = write_email(prepared.edition, prepared.by_email, out_dir)
     seconds = time.perf_counter() - started
     report("newsletter", rate(written, seconds, "e-mail newsletters (html + text)"))
-    printed = write_print(shared, by_post, out_dir, workers)
-    skipped = len(contexts) - len(by_email) - len(by_post)
-    return {"html": written, "text": written, **printed, "skipped": skipped}
+    return written

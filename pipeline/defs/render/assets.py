@@ -13,10 +13,11 @@ import pandas as pd
 from pypdf import PdfReader
 
 from pipeline.defs.partitions import editions
+from pipeline.defs.render.shards import SHARD_NAMES, gather, shard_dir
 from pipeline.defs.resources import SUMMARY_ONLY, ClubPressSettings
 from pipeline.lib.ingest import Staged
-from pipeline.lib.letters import letter_pieces, write_letters
-from pipeline.lib.newsletter import write_newsletters
+from pipeline.lib.letters import MANIFEST_COLUMNS, finish_letters
+from pipeline.lib.newsletter import prepare, write_email_timed
 from pipeline.lib.progress import report
 from pipeline.lib.report import build_report_context, render_report
 from pipeline.lib.schema import TABLES
@@ -80,48 +81,57 @@ def monthly_report(
 
 
 
+SHARD_INS = {name: dg.AssetIn(name) for name in SHARD_NAMES}
+
+
 @dg.asset(
     partitions_def=editions,
     group_name="render",
-    description="newsletters/html and text for e-mail; newsletters/print batches for post.",
+    ins=SHARD_INS,
+    description="newsletters/html and text for e-mail; newsletters/print batches for post "
+    "(gathered from the render shards).",
 )
 def newsletters(context: dg.AssetExecutionContext, settings: ClubPressSettings,
                 contact_plan: pd.DataFrame, stg_members: Staged, stg_events: Staged,
                 segments: pd.DataFrame, upcoming_birthdays: pd.DataFrame,
-                holidays: pd.DataFrame) -> dg.MaterializeResult:
+                holidays: pd.DataFrame, **shards: dict) -> dg.MaterializeResult:
     started = time.perf_counter()
     folder = fresh_dir(settings, context.partition_key, "newsletters")
-    counts = write_newsletters(
-        contact_plan, stg_members.frame, segments, upcoming_birthdays, holidays,
-        stg_events.frame, settings.club, context.partition_key[:7], settings.as_of_date(),
-        folder.parent,
-    )
+    prepared = prepare(contact_plan, stg_members.frame, segments, upcoming_birthdays, holidays,
+                       stg_events.frame, settings.club, context.partition_key[:7],
+                       settings.as_of_date())
+    written = write_email_timed(prepared, folder.parent)
+    for index in range(1, len(SHARD_NAMES) + 1):
+        gather(shard_dir(settings, context.partition_key, index) / "newsletters", folder)
+    printed = {k: sum(int(s["newsletters"][k]) for s in shards.values())
+               for k in ("print_pieces", "print_pages", "batches")}
+    counts = {"html": written, "text": written, **printed, "skipped": prepared.skipped}
     seconds = time.perf_counter() - started
     report("newsletters", f"{counts['html']:,} e-mail and {counts['print_pieces']:,} printed "
            f"({counts['print_pages']:,} pages) in {seconds:.1f} s")
     return dg.MaterializeResult(metadata={k: int(v) for k, v in counts.items()})
 
 
-
 LETTERS_MATCH_PLAN = "every_post_piece_once_and_no_suppressed_member"
 PAGES_MATCH_PDFS = "manifest_pages_match_the_pdfs"
 
 
-def letters_against_plan(manifest: pd.DataFrame, pieces: pd.DataFrame, plan: pd.DataFrame,
+def letters_against_plan(manifest: pd.DataFrame, plan: pd.DataFrame,
                          suppressed: pd.DataFrame) -> dict[str, int]:
     """Planned post greeting pieces missing from the manifest, pieces in it twice or not
     planned, and pieces for a (member, kind) the contact plan suppressed."""
     planned = plan[(plan["channel"] == "post") & (plan["kind"] != "newsletter")]
     wanted, printed = set(planned["piece_id"].astype(str)), manifest["piece_id"].astype(str)
     blocked = set(zip(suppressed["member_id"].astype(str), suppressed["kind"].astype(str)))
-    sent = zip(pieces["member_id"].astype(str), pieces["kind"].astype(str))
+    sent = planned[planned["piece_id"].astype(str).isin(set(printed))]
+    pairs = zip(sent["member_id"].astype(str), sent["kind"].astype(str))
     return {
         "planned": len(wanted),
         "printed": len(printed),
         "missing": len(wanted - set(printed)),
         "repeated": int(printed.duplicated().sum()),
         "unplanned": len(set(printed) - wanted),
-        "suppressed_printed": sum(pair in blocked for pair in sent),
+        "suppressed_printed": sum(pair in blocked for pair in pairs),
     }
 
 
@@ -141,8 +151,9 @@ def pages_against_pdfs(manifest: pd.DataFrame, folder: Path) -> dict[str, int]:
 @dg.asset(
     partitions_def=editions,
     group_name="render",
-    description="letters/<kind>/batch-NNN.pdf greeting letters in postcode order, "
-    "letters/manifest.csv and letters/README.txt for the mailing house.",
+    ins=SHARD_INS,
+    description="letters/<kind>/batch-NNN.pdf greeting letters in postcode order (gathered "
+    "from the render shards), letters/manifest.csv and letters/README.txt for the mailing house.",
     check_specs=[
         dg.AssetCheckSpec(LETTERS_MATCH_PLAN, asset="letters", blocking=True,
                           description="Every planned post greeting appears once in the "
@@ -152,20 +163,18 @@ def pages_against_pdfs(manifest: pd.DataFrame, folder: Path) -> dict[str, int]:
     ],
 )
 def letters(context: dg.AssetExecutionContext, settings: ClubPressSettings,
-            contact_plan: pd.DataFrame, suppressed: pd.DataFrame, stg_members: Staged,
-            upcoming_birthdays: pd.DataFrame, anniversaries: pd.DataFrame,
-            holidays: pd.DataFrame):
+            contact_plan: pd.DataFrame, suppressed: pd.DataFrame, **shards: dict):
     started = time.perf_counter()
-    edition = context.partition_key[:7]
     folder = fresh_dir(settings, context.partition_key, "letters")
-    pieces = letter_pieces(contact_plan, stg_members.frame, upcoming_birthdays, anniversaries,
-                           holidays, edition)
-    manifest = write_letters(pieces, settings.club, edition, folder)
+    for index in range(1, len(SHARD_NAMES) + 1):
+        gather(shard_dir(settings, context.partition_key, index) / "letters", folder)
+    parts = [pd.DataFrame.from_records(s["letters"], columns=list(MANIFEST_COLUMNS))
+             for s in shards.values()]
+    manifest = finish_letters(parts, settings.club, context.partition_key[:7], folder)
     pages = int(manifest["page_count"].astype(int).sum()) if not manifest.empty else 0
-    seconds = time.perf_counter() - started
-    report("letters", f"{len(manifest):,} letters, {pages:,} pages in {seconds:.1f} s "
-           f"({pages / seconds if seconds else 0:.1f} pages/s)")
-    against_plan = letters_against_plan(manifest, pieces, contact_plan, suppressed)
+    report("letters", f"{len(manifest):,} letters, {pages:,} pages gathered in "
+           f"{time.perf_counter() - started:.1f} s")
+    against_plan = letters_against_plan(manifest, contact_plan, suppressed)
     against_pdfs = pages_against_pdfs(manifest, folder)
     yield dg.MaterializeResult(metadata={"pieces": len(manifest), "pages": pages})
     yield dg.AssetCheckResult(
