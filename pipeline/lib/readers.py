@@ -155,17 +155,39 @@ def _zero_bytes_at(head: bytes, parity: int) -> int:
     return head[parity::2].count(0) if len(head) >= 4 else 0
 
 
-LINE_ENCODINGS = (("utf-8", "UTF-8"), ("gb18030", "GBK/GB18030"))
+_UTF8_SYMBOLS = "¥·×÷°±"  # two-byte characters that Chinese UTF-8 exports do hold
 
 
 def _line_encoding(line: bytes) -> str | None:
-    for encoding, label in LINE_ENCODINGS:
-        try:
-            line.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        return label
+    """"UTF-8" or "GBK/GB18030" for one line of a file; None when it cannot tell.
+
+    Many short GBK strings are also valid UTF-8 (two bytes C2-DF then A1-BF), mostly as
+    Latin, Greek or Cyrillic letters; so a line counts as UTF-8 only when it holds CJK
+    (three-byte) characters, no such two-byte letters, and is not plain GB2312 text,
+    which real UTF-8 Chinese practically never is.
+    """
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if (
+        text is not None
+        and max(map(ord, text)) >= 0x800
+        and not any(0x80 <= ord(c) < 0x800 and c not in _UTF8_SYMBOLS for c in text)
+        and not _decodes_bytes(line, "gb2312")
+    ):
+        return "UTF-8"
+    if text is None and _decodes_bytes(line, "gb18030"):
+        return "GBK/GB18030"
     return None
+
+
+def _decodes_bytes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _refuse_mixed_encodings(path: Path) -> None:
