@@ -36,8 +36,11 @@ test: setup
 bench: setup
 	$(BIN)/python -m bench
 
+# The Dagster UI with the assets, checks, schedule and sensor; its state (runs, schedule
+# ticks, sensor cursors) persists in .dagster_home/.
 dev: setup
-	$(BIN)/dagster dev -m pipeline.definitions
+	@mkdir -p .dagster_home
+	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/dagster dev -m pipeline.definitions
 
 # Regenerate the bundled sample exports in data/sample/ (deterministic).
 sample: setup

@@ -42,6 +42,11 @@ def _root_message(error) -> str:
     return re.sub(rf"^[\w.]*{error.cls_name}: ", "", error.message.strip())
 
 
+# The executor's own step-by-step lines stay out of the operator's terminal: progress
+# comes from the steps themselves, failures from RunFailed.
+QUIET = {"python_logs": {"python_log_level": "WARNING"}}
+
+
 def monthly_job() -> dg.JobDefinition:
     """The job, loadable by name in every process the multiprocess executor starts."""
     from pipeline.definitions import defs
@@ -76,7 +81,7 @@ def run_edition(
         return out / month
     config["execution"] = {"config": {"multiprocess": {"max_concurrent": processes}}}
     with tempfile.TemporaryDirectory(prefix="clubpress-dagster-") as home, \
-            dg.DagsterInstance.local_temp(home) as instance, \
+            dg.DagsterInstance.local_temp(home, overrides=QUIET) as instance, \
             dg.execute_job(dg.reconstructable(monthly_job), instance, run_config=config,
                            tags={"dagster/partition": partition}) as result:
         _raise_on_failure(result)
