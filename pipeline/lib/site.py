@@ -83,6 +83,8 @@ def write_site(edition_dir: Path, *, club, edition: str, as_of: str, reconciliat
         "report": present("report/monthly-report.pdf"),
         "manifest": present("letters/manifest.csv"),
         "mailing_readme": present("letters/README.txt"),
+        "delivery": present(f"delivery/mailing-house-{edition}.zip"),
+        "changes": present("changes.md"),
         "newsletter_index": newsletter_index[0] if newsletter_index else None,
     }
     if print_dir.is_dir():

@@ -84,6 +84,7 @@ def test_rerun_on_changed_exports_says_what_changed(exports, tmp_path):
     assert sum(record["changes"]["segment_moves"].values()) == len(moved)
     assert (record["changes"]["letters_added"], record["changes"]["letters_withdrawn"]) == (1, 1)
     assert "王伟" not in text and "吴芳" not in text and "李娜" not in text  # ids only
+    assert 'href="changes.md"' in (second / "index.html").read_text("utf-8")
 
     third = run(exports, tmp_path / "out", tmp_path / "w.duckdb")  # same inputs again
     assert not (third / "changes.md").exists()
@@ -110,6 +111,8 @@ def test_mailing_house_archive_is_in_the_edition_and_verifies(exports, tmp_path)
     assert result["pages"] == manifest["page_count"].astype(int).sum() > 0
     sha = (edition / "delivery" / "mailing-house-2026-12.zip.sha256").read_text("ascii")
     assert sha.endswith("  mailing-house-2026-12.zip\n")
+    assert 'href="delivery/mailing-house-2026-12.zip"' in (edition / "index.html").read_text("utf-8")
+    assert 'href="changes.md"' not in (edition / "index.html").read_text("utf-8")  # first run
 
 
 def clubpress(exports: Path, out: Path, warehouse: Path, log: Path) -> subprocess.Popen:
