@@ -1,8 +1,11 @@
-"""`make bench`: speed and memory of the monthly job on synthetic samples.
+"""`make bench`: speed and memory of the monthly job on synthetic samples, as one table.
 
-For each size it generates a sample (cached in output/.bench/), then runs the real job
-(`clubpress run`) in a child process and reads the step timings from run.json and the
-child's peak memory from the operating system. Sizes: BENCH_SIZES="5000,1000000".
+For each size (BENCH_SIZES, default 5,000, 100,000 and 1,000,000 members) it generates a
+sample (cached in output/.bench/), then in child processes: the data steps (ingest,
+marts, DuckDB) through Dagster with their step times and peak memory (bench.measure),
+render throughput with the real templates on that size's data (bench.render), and for
+the sizes in BENCH_E2E (default 5,000) `clubpress run` end to end. Results also go to
+bench/results/latest.json. Fails at once when HarfBuzz subsetting is missing.
 """
 
 from __future__ import annotations
@@ -12,12 +15,15 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from pipeline.defs.marts import MARTS
 from pipeline.settings import PATHS
 
-SIZES = [int(s) for s in os.environ.get("BENCH_SIZES", "5000,1000000").split(",")]
+SIZES = [int(s) for s in os.environ.get("BENCH_SIZES", "5000,100000,1000000").split(",")]
+# Sizes also run end to end with `clubpress run` (all documents).
+E2E = [int(s) for s in os.environ.get("BENCH_E2E", "5000").split(",") if s]
 AS_OF = "2026-11-20"
 WORK = PATHS.output / ".bench"
 MART_STEPS = set(MARTS) | {"contact_plan"}
@@ -30,21 +36,36 @@ def require_harfbuzz_subset() -> None:
                  "(run `make setup`)")
 
 
+def _child(module: str, *args: str) -> dict:
+    done = subprocess.run([sys.executable, "-m", module, *args], check=True,
+                          stdout=subprocess.PIPE, text=True, cwd=PATHS.root)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def end_to_end(members: int, exports: Path) -> float:
+    """Wall seconds of `clubpress run` (every step, one process per core) on the sample."""
+    out = WORK / f"e2e-{members}"
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "pipeline.cli", "run", "--exports", str(exports),
+                    "--out", str(out), "--as-of", AS_OF, "--warehouse",
+                    str(WORK / f"e2e-{members}.duckdb")],
+                   check=True, stdout=subprocess.DEVNULL, cwd=PATHS.root)
+    return time.perf_counter() - started
+
+
 def bench_size(members: int) -> dict:
     exports = WORK / f"sample-{members}"
     if not (exports / "members.csv").exists():
         subprocess.run([sys.executable, "-m", "pipeline.cli", "sample", "--members", str(members),
                         "--out", str(exports)], check=True, stdout=subprocess.DEVNULL)
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.measure", str(exports), str(WORK / f"out-{members}"),
-         str(WORK / f"warehouse-{members}.duckdb")],
-        check=True, stdout=subprocess.PIPE, text=True, cwd=PATHS.root,
-    )
-    record = json.loads(done.stdout.strip().splitlines()[-1])
+    out = WORK / f"out-{members}"
+    record = _child("bench.measure", str(exports), str(out),
+                    str(WORK / f"warehouse-{members}.duckdb"))
     steps, rows = record["steps"], sum(record["rows_read"].values())
     ingest = sum(v for k, v in steps.items() if k.startswith("stg_"))
     warehouse = sum(v for k, v in steps.items() if k.startswith("warehouse"))
     marts = sum(v for k, v in steps.items() if k in MART_STEPS)
+    render = _child("bench.render", str(out))
     return {
         "members": members,
         "rows_read": rows,
@@ -52,24 +73,48 @@ def bench_size(members: int) -> dict:
         "ingest_rows_per_second": round(rows / ingest) if ingest else None,
         "marts_seconds": round(marts, 1),
         "warehouse_seconds": round(warehouse, 1),
-        "run_seconds": round(record["wall_seconds"], 1),
+        "data_steps_seconds": round(record["wall_seconds"], 1),
         "peak_mib": record["peak_mib"],
+        **render,
+        "letters_batched_vs_one_by_one": round(
+            render["letter_pages_per_second"] / render["one_by_one_pages_per_second"], 1),
+        "end_to_end_seconds": round(end_to_end(members, exports), 1) if members in E2E else None,
     }
+
+
+COLUMNS = [  # (heading, key, format)
+    ("members", "members", "{:,}"),
+    ("rows read", "rows_read", "{:,}"),
+    ("ingest rows/s", "ingest_rows_per_second", "{:,}"),
+    ("marts s", "marts_seconds", "{}"),
+    ("DuckDB s", "warehouse_seconds", "{}"),
+    ("data s", "data_steps_seconds", "{}"),
+    ("peak MiB", "peak_mib", "{:,}"),
+    ("letter p/s", "letter_pages_per_second", "{}"),
+    ("1-by-1 p/s", "one_by_one_pages_per_second", "{}"),
+    ("batched x", "letters_batched_vs_one_by_one", "{}"),
+    ("print nl p/s", "print_newsletter_pages_per_second", "{}"),
+    ("e-mails/s", "emails_per_second", "{:,}"),
+    ("end-to-end s", "end_to_end_seconds", "{}"),
+]
+
+
+def row(values: list[str]) -> str:
+    return " ".join(f"{v:>{max(len(h), 9)}}" for v, (h, _, _) in zip(values, COLUMNS))
 
 
 def main() -> None:
     require_harfbuzz_subset()
     WORK.mkdir(parents=True, exist_ok=True)
     results = []
-    header = (f"{'members':>10} {'rows read':>11} {'ingest s':>9} {'rows/s':>10} "
-              f"{'marts s':>8} {'DuckDB s':>9} {'run s':>7} {'peak MiB':>9}")
-    print(header)
+    print(f"{len(os.sched_getaffinity(0))} cores; letters and print newsletters on every core "
+          "(p/s = pages per second in total), e-mails on one")
+    print(row([h for h, _, _ in COLUMNS]))
     for size in SIZES:
         r = bench_size(size)
         results.append(r)
-        print(f"{r['members']:>10,} {r['rows_read']:>11,} {r['ingest_seconds']:>9} "
-              f"{r['ingest_rows_per_second']:>10,} {r['marts_seconds']:>8} "
-              f"{r['warehouse_seconds']:>9} {r['run_seconds']:>7} {r['peak_mib']:>9,}")
+        print(row([fmt.format(r[key]) if r.get(key) is not None else "-"
+                   for _, key, fmt in COLUMNS]))
     target = Path(__file__).parent / "results"
     target.mkdir(exist_ok=True)
     (target / "latest.json").write_text(json.dumps(results, indent=2) + "\n", "utf-8")

@@ -1,0 +1,104 @@
+"""Render throughput on one size's data, with the real templates (run after bench.measure).
+
+Reads the tables the data steps left in `<out>/.work/2026-12-01/` and measures, on
+`PROCESSES` processes (the machine's cores) unless said otherwise:
+
+- greeting letters batched: up to LETTERS pieces in batches of the configured size cut
+  to spread over the processes, pages per second in total;
+- the same letters one document per letter (the first ONE_BY_ONE pieces), same processes;
+- print newsletters batched (up to PRINT_PIECES post pieces), pages per second;
+- e-mail newsletters (HTML + text, up to EMAILS pieces) in one process, per second.
+
+Prints one JSON line.
+"""
+
+import json
+import os
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.config import load_config
+from pipeline.lib import letters, newsletter
+
+PARTITION = "2026-12-01"
+LETTERS = int(os.environ.get("BENCH_LETTERS", "1200"))
+ONE_BY_ONE = int(os.environ.get("BENCH_ONE_BY_ONE", "60"))
+PRINT_PIECES = int(os.environ.get("BENCH_PRINT_PIECES", "240"))
+EMAILS = int(os.environ.get("BENCH_EMAILS", "20000"))
+PROCESSES = len(os.sched_getaffinity(0))
+EDITION = PARTITION[:7]
+
+
+def _table(work: Path, name: str) -> pd.DataFrame:
+    return pd.read_parquet(work / name / "rows.parquet")
+
+
+def _render_letter_batch(batch: letters.Batch) -> int:
+    return letters.render_batch(batch, load_config(), EDITION)[0].pages
+
+
+def _render_print_batch(job) -> int:
+    return newsletter._render_batch(job).pages
+
+
+def _pages_per_second(function, jobs) -> tuple[int, float]:
+    with ProcessPoolExecutor(PROCESSES) as pool:
+        list(pool.map(function, jobs[:PROCESSES]))  # warm: fonts and templates loaded
+        started = time.perf_counter()
+        pages = sum(pool.map(function, jobs))
+        return pages, time.perf_counter() - started
+
+
+def _split(frame: pd.DataFrame, parts: int) -> list[pd.DataFrame]:
+    size = -(-len(frame) // parts)
+    return [frame.iloc[i:i + size].reset_index(drop=True) for i in range(0, len(frame), size)]
+
+
+def main(out: str) -> None:
+    work = Path(out) / ".work" / PARTITION
+    config = load_config()
+    plan, members = _table(work, "contact_plan"), _table(work, "stg_members")
+    birthdays, anniversaries = _table(work, "upcoming_birthdays"), _table(work, "anniversaries")
+    holidays, segments = _table(work, "holidays"), _table(work, "segments")
+    events = _table(work, "stg_events")
+    result = {"processes": PROCESSES}
+
+    pieces = letters.letter_pieces(plan, members, birthdays, anniversaries, holidays, EDITION)
+    pieces = pieces.sort_values(["postal_code", "piece_id"]).head(LETTERS)
+    chunks = max(PROCESSES * 2, -(-len(pieces) // config.print.batch_size))
+    batched = [letters.Batch("bench", n, p) for n, p in enumerate(_split(pieces, chunks), 1)]
+    pages, seconds = _pages_per_second(_render_letter_batch, batched)
+    result.update(letter_pages=pages, letter_pages_per_second=round(pages / seconds, 1))
+    single = [letters.Batch("bench", n, pieces.iloc[[n]].reset_index(drop=True))
+              for n in range(min(ONE_BY_ONE, len(pieces)))]
+    pages, seconds = _pages_per_second(_render_letter_batch, single)
+    result.update(one_by_one_pages=pages, one_by_one_pages_per_second=round(pages / seconds, 1))
+
+    prepared = newsletter.prepare(plan, members, segments, birthdays, holidays, events, config,
+                                  EDITION, pd.Timestamp("2026-11-20").date())
+    posted = newsletter.print_order(prepared.by_post)[:PRINT_PIECES]
+    size = -(-len(posted) // (PROCESSES * 2)) if posted else 1
+    jobs = [newsletter.print_job(prepared.edition, posted[i:i + size], n)
+            for n, i in enumerate(range(0, len(posted), size), 1)]
+    if jobs:
+        pages, seconds = _pages_per_second(_render_print_batch, jobs)
+        result.update(print_newsletter_pages=pages,
+                      print_newsletter_pages_per_second=round(pages / seconds, 1))
+
+    emailed = prepared.by_email[:EMAILS]
+    with tempfile.TemporaryDirectory() as folder:
+        newsletter.write_email(prepared.edition, emailed[:50], Path(folder))  # warm
+        started = time.perf_counter()
+        written = newsletter.write_email(prepared.edition, emailed, Path(folder))
+        seconds = time.perf_counter() - started
+    result.update(emails=written, emails_per_second=round(written / seconds))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
