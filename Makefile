@@ -40,6 +40,7 @@ bench: setup
 # ticks, sensor cursors) persists in .dagster_home/.
 dev: setup
 	@mkdir -p .dagster_home
+	@[ -f .dagster_home/dagster.yaml ] || printf 'telemetry:\n  enabled: false\n' > .dagster_home/dagster.yaml
 	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/dagster dev -m pipeline.definitions
 
 # Regenerate the bundled sample exports in data/sample/ (deterministic).

@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 
 from pipeline.config import ConfigError, load_config
+from pipeline.lib.glyphs import FontsMissing
 from pipeline.lib.readers import ExportError
 from pipeline.settings import PATHS
 
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"clubpress: configuration: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except ExportError as error:
+    except (ExportError, FontsMissing) as error:
         print(f"clubpress: {error}", file=sys.stderr)
         return EXIT_FAILED
     except BrokenPipeError:  # the reader of stdout went away (e.g. `| head`)

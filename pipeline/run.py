@@ -42,9 +42,15 @@ def _root_message(error) -> str:
     return re.sub(rf"^[\w.]*{error.cls_name}: ", "", error.message.strip())
 
 
-# The executor's own step-by-step lines stay out of the operator's terminal: progress
-# comes from the steps themselves, failures from RunFailed.
-QUIET = {"python_logs": {"python_log_level": "WARNING"}}
+# The executor's own step-by-step lines stay out of the operator's terminal (progress
+# comes from the steps themselves, failures from RunFailed), and the steps' output goes
+# to the terminal instead of Dagster's per-step log files.
+QUIET = {
+    "python_logs": {"python_log_level": "WARNING"},
+    "compute_logs": {"module": "dagster._core.storage.noop_compute_log_manager",
+                     "class": "NoOpComputeLogManager"},
+    "telemetry": {"enabled": False},  # nothing about a run leaves the machine
+}
 
 
 def monthly_job() -> dg.JobDefinition:
@@ -89,10 +95,23 @@ def run_edition(
 
 
 def _raise_on_failure(result) -> None:
+    """RunFailed with what went wrong: each failed step's own message, each blocking
+    check that failed (it stops the steps after it), else the run's failure message."""
     if result.success:
         return
-    failures = [
-        event for event in result.all_events if event.event_type == dg.DagsterEventType.STEP_FAILURE
-    ]
-    messages = [_root_message(e.event_specific_data.error) for e in failures]
-    raise RunFailed("; ".join(messages) or "the run failed")
+    messages = []
+    for event in result.all_events:
+        kind = event.event_type
+        if kind == dg.DagsterEventType.STEP_FAILURE:
+            messages.append(_root_message(event.event_specific_data.error))
+        elif kind == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            evaluation = event.event_specific_data
+            if not evaluation.passed and evaluation.blocking:
+                details = ", ".join(f"{k}={v.value}" for k, v in evaluation.metadata.items())
+                messages.append(f"check {evaluation.asset_check_key.to_user_string()} failed"
+                                + (f" ({details})" if details else ""))
+        elif kind in (dg.DagsterEventType.RUN_FAILURE, dg.DagsterEventType.ENGINE_EVENT):
+            error = getattr(event.event_specific_data, "error", None)
+            if error is not None:
+                messages.append(f"{event.message or 'the run failed'}: {_root_message(error)}")
+    raise RunFailed("; ".join(dict.fromkeys(messages)) or "the run failed")

@@ -8,7 +8,7 @@ from pipeline.cli import main
 def test_run_prints_the_edition_path(exports, tmp_path, capsys):
     out = tmp_path / "out"
     code = main(["run", "--exports", str(exports), "--out", str(out), "--as-of", "2026-11-20",
-                 "--warehouse", str(tmp_path / "w.duckdb")])
+                 "--warehouse", str(tmp_path / "w.duckdb"), "--processes", "1"])
     printed = capsys.readouterr()
     assert code == 0
     assert f"Edition ready: {out / '2026-12'}" in printed.out  # default month: after --as-of
@@ -19,7 +19,8 @@ def test_run_prints_the_edition_path(exports, tmp_path, capsys):
 def test_run_with_unusable_export_exits_1_naming_the_file(exports, tmp_path, capsys):
     (exports / "transactions.csv").write_bytes(b"txn_id,member_id\n\xff\xfe\xfa\xfb\n")
     code = main(["run", "--exports", str(exports), "--out", str(tmp_path / "out"),
-                 "--as-of", "2026-11-20", "--warehouse", str(tmp_path / "w.duckdb")])
+                 "--as-of", "2026-11-20", "--warehouse", str(tmp_path / "w.duckdb"),
+                 "--processes", "1"])
     assert code == 1
     assert "transactions.csv: line 2: neither UTF-8 nor GBK" in capsys.readouterr().err
     assert not (tmp_path / "out" / "2026-12").exists()

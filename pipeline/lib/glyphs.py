@@ -19,6 +19,14 @@ from functools import lru_cache
 
 from fontTools.ttLib import TTFont
 
+# The fonts letters and print newsletters are set in (fonts-noto-cjk), in CSS order.
+LETTER_FONTS: tuple[str, ...] = ("Noto Serif CJK SC", "Noto Serif CJK TC", "Noto Sans CJK SC")
+
+
+class FontsMissing(RuntimeError):
+    """None of the letter fonts is installed: every document would print empty boxes."""
+
+
 # Characters that need no glyph of their own: they are laid out, not drawn.
 _IGNORED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
@@ -81,3 +89,14 @@ def missing_glyphs(text: str, font_families: tuple[str, ...]) -> set[str]:
     controls ignored); an uninstalled family covers nothing."""
     covered = _coverage(tuple(font_families))
     return {ch for ch in set(text) if ord(ch) not in covered and not _is_ignored(ch)}
+
+
+def unprintable(texts: list[str], font_families: tuple[str, ...] = LETTER_FONTS) -> set[str]:
+    """Characters of any of `texts` that no font of `font_families` covers. Raises
+    FontsMissing when none of the families is installed at all (a machine set up without
+    `make setup`), instead of calling every character unprintable."""
+    if not _coverage(tuple(font_families)):
+        raise FontsMissing(
+            f"none of the letter fonts ({', '.join(font_families)}) is installed; install "
+            "fonts-noto-cjk (`make setup` does) and run again")
+    return missing_glyphs("".join(texts), font_families)

@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipeline.lib.glyphs import unprintable
 from pipeline.lib.parse import (
     LUNAR_DATE_REASON,
     bad_value_reason,
@@ -46,6 +47,9 @@ CONTROL_RE = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"  # NUL and friends; not tab or 
 # `-60`, `+86 138...` and a lone `-` are not formulas.
 FORMULA_RE = r"^\s*(?:=|[+\-@]\s*[A-Za-z_][\w.]*\s*[(|!])"
 FORMULA_KINDS = ("text", "id")
+# Columns printed on letters and print newsletters: a character no letter font has
+# would print as an empty box, so such a value is screened out like the ones above.
+PRINTED_COLUMNS = {"members": ("name", "province", "city", "district", "address")}
 SOURCE_COLUMNS = ["source_file", "source_line"]
 DEFAULT_CONSENT = {"consent_post": True, "consent_email": False, "consent_sms": False}
 DEFAULT_FALSE = ("birth_lunar_leap", "do_not_contact", "deceased")
@@ -245,7 +249,8 @@ def _screen_values(raw: RawTable, problems: _Problems) -> pd.DataFrame:
         kind = column.kind if column else "text"
         label = column.name if column else name.removeprefix("extra:")
         bad_rows = pd.Series(False, index=frame.index)
-        for mask, why in _hostile(frame[name], kind):
+        printed = name in PRINTED_COLUMNS.get(raw.table.name, ())
+        for mask, why in _hostile(frame[name], kind, printed):
             action = ROW_QUARANTINED if column and column.required else VALUE_DROPPED
             problems.add(mask & ~bad_rows, name, frame[name], f"{label}: {why}", action)
             bad_rows |= mask
@@ -254,7 +259,7 @@ def _screen_values(raw: RawTable, problems: _Problems) -> pd.DataFrame:
     return frame.assign(**screened) if screened else frame
 
 
-def _hostile(values: pd.Series, kind: str):
+def _hostile(values: pd.Series, kind: str, printed: bool = False):
     """(mask, reason) for each kind of value that is screened out.
 
     Regular expressions run only on columns that a byte scan or a first-character test
@@ -271,6 +276,12 @@ def _hostile(values: pd.Series, kind: str):
         if pc.any(pc.is_in(first, value_set=pa.array(list("=+-@"), pa.large_string()))).as_py():
             formula = pc.match_substring_regex(text, FORMULA_RE)
             yield _mask(formula, values), "looks like a spreadsheet formula, not a value"
+    if printed:
+        missing = unprintable(pc.unique(text).drop_null().to_pylist())
+        for char in sorted(missing):  # one reason per character: rows name their own
+            found = pc.match_substring(text, char)
+            yield _mask(found, values), (f"has the character U+{ord(char):04X} that no "
+                                         "letter font can print (it would print as a box)")
 
 
 _CONTROL_BYTES = [bytes([b]) for b in (*range(9), 11, 12, *range(14, 32), 127)]

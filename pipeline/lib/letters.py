@@ -33,14 +33,14 @@ import pandas as pd
 from pipeline.config import ClubConfig, EnvelopeWindow
 from pipeline.lib import i18n
 from pipeline.lib.calendar import festival_key
-from pipeline.lib.glyphs import missing_glyphs
+from pipeline.lib.glyphs import LETTER_FONTS, missing_glyphs
 from pipeline.lib.pdf import Rendered, RenderError, css, render_pdf
 from pipeline.lib.privacy import spreadsheet_safe
 from pipeline.lib.progress import rate, report
 from pipeline.lib.templating import render
 
 # The letter fonts, in CSS order; zh-TW letters put the Traditional face first.
-FONT_FAMILIES: tuple[str, ...] = ("Noto Serif CJK SC", "Noto Serif CJK TC", "Noto Sans CJK SC")
+FONT_FAMILIES: tuple[str, ...] = LETTER_FONTS
 
 PIECE_COLUMNS: tuple[str, ...] = (
     "piece_id", "member_id", "household_id", "household_size", "kind", "folder",

@@ -192,7 +192,7 @@ def test_case_full_run_writes_only_into_out(case, tmp_path, capsys, monkeypatch)
 
     code, printed, err = run_cli(
         ["run", "--exports", str(exports), "--out", str(out), "--month", "2026-12",
-         "--as-of", "2026-11-20", "--warehouse", str(warehouse)], capsys)
+         "--as-of", "2026-11-20", "--warehouse", str(warehouse), "--processes", "1"], capsys)
 
     assert code == 0, err
     after = snapshot(tmp_path)

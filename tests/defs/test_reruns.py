@@ -21,9 +21,9 @@ AS_OF = date(2026, 11, 20)
 MONTH = "2026-12"
 
 
-def run(exports: Path, out: Path, warehouse: Path) -> Path:
+def run(exports: Path, out: Path, warehouse: Path, processes: int = 1) -> Path:
     return run_edition(exports=exports, out=out, month=MONTH, as_of=AS_OF, config_file=None,
-                       warehouse=warehouse)
+                       warehouse=warehouse, processes=processes)
 
 
 def files(edition: Path) -> dict[str, bytes]:
@@ -91,8 +91,10 @@ def test_rerun_on_changed_exports_says_what_changed(exports, tmp_path):
 
 
 def test_same_inputs_give_byte_identical_editions(exports, tmp_path):
+    """In this process, and again with the multiprocess executor (render shards side by
+    side in their own processes): the edition must not depend on how it was run."""
     one = files(run(exports, tmp_path / "one", tmp_path / "one.duckdb"))
-    two = files(run(exports, tmp_path / "two", tmp_path / "two.duckdb"))
+    two = files(run(exports, tmp_path / "two", tmp_path / "two.duckdb", processes=2))
     assert sorted(one) == sorted(two)
     assert {"delivery/mailing-house-2026-12.zip", "letters/manifest.csv", "run.json",
             "report/monthly-report.pdf", "index.html", "tables/segments.parquet"} <= set(one)

@@ -2,6 +2,7 @@
 
 import pytest
 
+from pipeline.lib import glyphs
 from pipeline.lib.glyphs import family_coverage, missing_glyphs
 from pipeline.lib.letters import FONT_FAMILIES
 
@@ -28,3 +29,12 @@ def test_a_family_that_is_not_installed_covers_nothing():
 
 def test_cmaps_are_read_once_per_family():
     assert family_coverage(FONT_FAMILIES[0]) is family_coverage(FONT_FAMILIES[0])
+
+
+def test_unprintable_names_the_characters_no_letter_font_has():
+    assert glyphs.unprintable(["王伟", "𠮷田喆", "幸福路😀1号", "陳\ue000"]) == {"😀", "\ue000"}
+
+
+def test_a_machine_without_the_letter_fonts_is_told_to_install_them():
+    with pytest.raises(glyphs.FontsMissing, match="fonts-noto-cjk"):
+        glyphs.unprintable(["王伟"], ("No Such Font Family",))
