@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-import tempfile
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -86,11 +86,18 @@ def run_edition(
         _raise_on_failure(result)
         return out / month
     config["execution"] = {"config": {"multiprocess": {"max_concurrent": processes}}}
-    with tempfile.TemporaryDirectory(prefix="clubpress-dagster-") as home, \
-            dg.DagsterInstance.local_temp(home, overrides=QUIET) as instance, \
-            dg.execute_job(dg.reconstructable(monthly_job), instance, run_config=config,
-                           tags={"dagster/partition": partition}) as result:
-        _raise_on_failure(result)
+    # The run's event log lives in the out folder's work area (not /tmp): a killed run's
+    # leftovers are cleared by the next run, and nothing is written outside --out.
+    home = out / ".work" / "dagster"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    try:
+        with dg.DagsterInstance.local_temp(str(home), overrides=QUIET) as instance, \
+                dg.execute_job(dg.reconstructable(monthly_job), instance, run_config=config,
+                               tags={"dagster/partition": partition}) as result:
+            _raise_on_failure(result)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
     return out / month
 
 
