@@ -105,3 +105,9 @@ def mask_email(email: str | None) -> str:
         return ""
     local, domain = str(email).rsplit("@", 1)
     return f"{local[:1]}***@{domain}"
+
+
+def ordinal(number: int) -> str:
+    """English ordinals: 1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 22nd, 71st, 112th."""
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"

@@ -257,14 +257,6 @@ def chinese_numeral(number: int) -> str:
     return text + (digits[ones] if ones else "")
 
 
-def ordinal(number: int) -> str:
-    """1st, 2nd, 3rd, 4th, 11th, 22nd."""
-    suffixes = {1: "st", 2: "nd", 3: "rd"}
-    if 10 <= number % 100 <= 20:
-        return f"{number}th"
-    return f"{number}{suffixes.get(number % 10, 'th')}"
-
-
 def piece_view(piece: dict) -> dict:
     """Everything the piece template prints, from one row of `letter_pieces`."""
     age, years = _number(piece["age"]), _number(piece["years"])
@@ -285,7 +277,7 @@ def piece_view(piece: dict) -> dict:
         "is_milestone": bool(piece["milestone"]) if pd.notna(piece["milestone"]) else False,
         "years": years,
         "count_zh": chinese_numeral(count) if count else "",
-        "count_ordinal": ordinal(count) if count else "",
+        "count_ordinal": i18n.ordinal(count) if count else "",
         "since_date": _day(piece["since_date"]),
         "festival_key": _text(piece["festival_key"]),
         "festival_name": _text(piece["festival_name"]),

@@ -111,12 +111,6 @@ def content_block(rfm_segment, lifecycle_stage, tier) -> np.ndarray:
     return chosen.astype(object)
 
 
-def ordinal(number: int) -> str:
-    """60 -> '60th', 71 -> '71st', 112 -> '112th'."""
-    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
-    return f"{number}{suffix}"
-
-
 def edition_start(edition: str) -> date:
     """'2026-12' -> date(2026, 12, 1); ValueError for anything else."""
     try:
@@ -213,7 +207,7 @@ def member_contexts(
         audience=_text(segment),
         block=content_block(segment, frame["lifecycle_stage"], frame["tier"]).tolist(),
         birthday=birthday,
-        age_text=[ordinal(a) if lang == "en" else str(a) for a, lang in zip(ages, langs)],
+        age_text=[i18n.ordinal(a) if lang == "en" else str(a) for a, lang in zip(ages, langs)],
         is_milestone=frame["milestone"].astype("boolean").fillna(False).astype(bool).tolist(),
         postal_code=_text(frame["postal_code"]),
         region=_region(frame),

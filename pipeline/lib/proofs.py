@@ -174,7 +174,7 @@ def newsletter_members(edition: str) -> list[tuple[NewsletterCase, nl.MemberCont
                 frequency=case.frequency, has_purchased=case.frequency > 0,
                 audience=case.segment, block=block,
                 birthday=start.replace(day=18) if case.birthday else None,
-                age_text=nl.ordinal(age) if lang == "en" else str(age),
+                age_text=i18n.ordinal(age) if lang == "en" else str(age),
                 is_milestone=case.birthday == "milestone",
                 postal_code=ADDRESS["postal_code"],
                 region=ADDRESS["province"] + ADDRESS["district"], street=ADDRESS["address"],
