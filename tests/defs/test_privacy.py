@@ -90,6 +90,7 @@ def story(tmp_path_factory):
     logs = {}
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(pdf.AssetFetcher, "fetch", recording)
+        patch.setattr(pdf, "_IMAGE_CACHE", {})  # images other tests cached are fetched anew
         logs["run"] = run()
     shutil.copytree(out / "2026-12", root / "first")
     with duckdb.connect(str(warehouse), read_only=True) as con:
