@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipeline.lib.readers import ExportError
+from pipeline.settings import PATHS
 
 
 class RunFailed(ExportError):
@@ -35,11 +36,22 @@ def run_config(
     }
 
 
+# A frame of a Jinja template in a stack trace: the template's file and line.
+TEMPLATE_FRAME = re.compile(r'File "([^"]+\.j2)", line (\d+)')
+
+
 def _root_message(error) -> str:
-    """The innermost error message, which is ours (e.g. an ExportError naming the file)."""
+    """The innermost error message, which is ours (e.g. an ExportError naming the file);
+    an error inside a template also names the template and its line."""
     while error.cause is not None:
         error = error.cause
-    return re.sub(rf"^[\w.]*{error.cls_name}: ", "", error.message.strip())
+    message = re.sub(rf"^[\w.]*{error.cls_name}: ", "", error.message.strip())
+    frames = TEMPLATE_FRAME.findall("".join(error.stack))
+    if frames:
+        path, line = frames[-1]
+        shown = Path(path).relative_to(PATHS.templates) if Path(path).is_relative_to(PATHS.templates) else path
+        message += f" (template {shown}, line {line})"
+    return message
 
 
 # The executor's own step-by-step lines stay out of the operator's terminal (progress

@@ -15,6 +15,7 @@ from pypdf import PdfReader
 from pipeline.defs.partitions import editions
 from pipeline.defs.render.shards import SHARD_NAMES, gather, shard_dir
 from pipeline.defs.resources import SUMMARY_ONLY, ClubPressSettings
+from pipeline.lib.glyphs import LETTER_FONTS, missing_glyphs
 from pipeline.lib.ingest import Staged
 from pipeline.lib.letters import MANIFEST_COLUMNS, finish_letters
 from pipeline.lib.newsletter import prepare, write_email_timed
@@ -114,6 +115,7 @@ def newsletters(context: dg.AssetExecutionContext, settings: ClubPressSettings,
 
 LETTERS_MATCH_PLAN = "every_post_piece_once_and_no_suppressed_member"
 PAGES_MATCH_PDFS = "manifest_pages_match_the_pdfs"
+NO_MISSING_GLYPH = "no_missing_glyph"
 
 
 def letters_against_plan(manifest: pd.DataFrame, plan: pd.DataFrame,
@@ -160,6 +162,9 @@ def pages_against_pdfs(manifest: pd.DataFrame, folder: Path) -> dict[str, int]:
                           "manifest, nothing else does, and no suppressed member gets one."),
         dg.AssetCheckSpec(PAGES_MATCH_PDFS, asset="letters", blocking=True,
                           description="The manifest's pages add up to each batch PDF."),
+        dg.AssetCheckSpec(NO_MISSING_GLYPH, asset="letters", blocking=True,
+                          description="Every character of every addressee and address "
+                          "line has a glyph in the letter fonts (none prints as a box)."),
     ],
 )
 def letters(context: dg.AssetExecutionContext, settings: ClubPressSettings,
@@ -183,6 +188,11 @@ def letters(context: dg.AssetExecutionContext, settings: ClubPressSettings,
                        ("missing", "repeated", "unplanned", "suppressed_printed")))
     yield dg.AssetCheckResult(check_name=PAGES_MATCH_PDFS, asset_key="letters",
                               passed=against_pdfs["batches_wrong"] == 0, metadata=against_pdfs)
+    printed = manifest[["name", "address_lines"]].fillna("").astype(str).to_numpy().ravel()
+    missing = sorted(missing_glyphs("".join(printed), LETTER_FONTS))
+    yield dg.AssetCheckResult(
+        check_name=NO_MISSING_GLYPH, asset_key="letters", passed=not missing,
+        metadata={"missing": ", ".join(f"U+{ord(c):04X}" for c in missing) or "none"})
 
 
 # Render steps and the edition folder each one fills.
