@@ -26,10 +26,12 @@ SETTINGS = settings(max_examples=30, deadline=None,
                                            HealthCheck.too_slow])
 ENCODINGS = ("utf-8", "utf-8-sig", "gb18030", "utf-16")
 
-# Text a name or address may hold: Latin, common and rare CJK (𠮷 is outside the BMP),
-# emoji, and the CSV-special characters that force quoting.
-LETTERS = st.sampled_from(list("AbZ王李娜伟喆堃燊𠮷田😀🏠é"))
-INNER = st.sampled_from(list("AbZ王李娜伟喆堃燊𠮷田😀🏠é ,\"'\n;|\t-=+@<>{}%"))
+# Text a name or address may hold: Latin, common and rare CJK (𠮷 is outside the BMP)
+# and the CSV-special characters that force quoting. Emoji are in no letter font: a
+# name holding one quarantines the row, an address holding one is dropped.
+LETTERS = st.sampled_from(list("AbZ王李娜伟喆堃燊𠮷田é"))
+INNER = st.sampled_from(list("AbZ王李娜伟喆堃燊𠮷田é ,\"'\n;|\t-=+@<>{}%"))
+EMOJI = st.sampled_from(list("😀🏠"))
 names = st.builds(lambda first, rest: first + rest, LETTERS, st.text(INNER, max_size=12))
 
 
@@ -53,10 +55,14 @@ bad_dates = st.sampled_from(["0000-00-00", "2023-02-30", "1990-13-01", "abc", "3
 def member_rows(draw):
     """(fields, kind) where kind is what staging must do with the row."""
     kind = draw(st.sampled_from(["valid", "valid", "valid", "bad_birth", "blank_name",
-                                 "short_record", "duplicate"]))
+                                 "short_record", "duplicate", "emoji_name", "emoji_address"]))
     birth = draw(bad_dates if kind == "bad_birth" else st.one_of(st.just(""), written_dates))
     name = "  " if kind == "blank_name" else draw(names)
     address = draw(st.one_of(st.just(""), names))
+    if kind == "emoji_name":
+        name += draw(EMOJI)
+    if kind == "emoji_address":
+        address += draw(EMOJI)
     fields = [name, birth, address]
     return fields[:1] if kind == "short_record" else fields, kind
 
@@ -82,8 +88,10 @@ def write_members(folder, rows, encoding, newline, quoting) -> tuple[dict, int]:
         if kind == "duplicate" and valid:  # the first row with this id is kept
             member_id = next(iter(valid))
             quarantined += 1
-        elif kind in ("blank_name", "short_record"):
+        elif kind in ("blank_name", "short_record", "emoji_name"):
             quarantined += 1
+        elif kind == "emoji_address":  # the row stays, without its unprintable address
+            valid[member_id] = (fields[0].strip(" \t\r\n"), None)
         else:  # bad_birth keeps the row (the date is dropped), as does a first "duplicate"
             valid[member_id] = (fields[0].strip(" \t\r\n"), fields[2].strip(" \t\r\n") or None)
         writer.writerow([member_id, *fields])
