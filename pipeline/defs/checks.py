@@ -2,6 +2,8 @@
 
 import dagster as dg
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipeline.defs.partitions import edition_window
 from pipeline.lib.calendar import KINDS
@@ -52,7 +54,10 @@ def holidays_well_formed(holidays: pd.DataFrame):
                 description="Each member at most once, and every one a scored member.")
 def churn_risk_members(churn_risk: pd.DataFrame, segments: pd.DataFrame):
     duplicates = _duplicates(churn_risk, ["member_id"])
-    unknown = int((~churn_risk["member_id"].isin(segments["member_id"])).sum())
+    # Arrow's is_in: pandas' isin on a million Arrow-backed strings takes 15-20 s.
+    known = pc.is_in(pa.array(churn_risk["member_id"].astype(str)),
+                     value_set=pa.array(segments["member_id"].astype(str)))
+    unknown = len(churn_risk) - int(pc.sum(known).as_py() or 0)
     return _result(duplicates == 0 and unknown == 0, duplicates=duplicates, unknown=unknown)
 
 
