@@ -33,6 +33,7 @@ import pandas as pd
 from pipeline.config import ClubConfig, EnvelopeWindow
 from pipeline.lib import i18n
 from pipeline.lib.calendar import festival_key
+from pipeline.lib.contact import safe_part
 from pipeline.lib.glyphs import LETTER_FONTS, missing_glyphs
 from pipeline.lib.pdf import Rendered, RenderError, css, render_pdf
 from pipeline.lib.privacy import spreadsheet_safe
@@ -78,13 +79,9 @@ ENVELOPES = {
 
 
 def safe_token(text: str) -> str:
-    """`text` reduced to [A-Za-z0-9_-]; a changed text gets `_` + 8 hex of its SHA-256
-    so that different texts never meet, and it never starts with `-`."""
-    cleaned = re.sub(r"[^A-Za-z0-9_-]", "_", text)[:48]
-    if cleaned != text or not cleaned or cleaned.startswith("-"):
-        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
-        cleaned = f"{cleaned.lstrip('-')}_{digest}"
-    return cleaned
+    """`text` as an id or file-name part: contact.safe_part's rule ([A-Za-z0-9_-], a
+    changed text gets `_` + 8 hex of its SHA-256, so different texts never meet)."""
+    return safe_part(pd.Series([text], dtype="string")).iloc[0]
 
 
 def letter_folder(kind: str) -> str:
