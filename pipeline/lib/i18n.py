@@ -6,6 +6,7 @@ filters registered in `templating.py`, so a letter and a newsletter never disagr
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pandas as pd
@@ -21,25 +22,36 @@ _TITLES = {
 _DEAR = {"zh-CN": "尊敬的", "zh-TW": "尊敬的", "en": "Dear"}
 _MEMBER = {"zh-CN": "会员", "zh-TW": "會員", "en": "Member"}
 _HOUSEHOLD = {"zh-CN": "{surname}府", "zh-TW": "{surname}府", "en": "The {surname} Household"}
+_HOUSEHOLD_OF = {"zh-CN": "{name}", "zh-TW": "{name}", "en": "The Household of {name}"}
 
 
 def language(value: str | None) -> str:
     return value if value in LANGUAGES else DEFAULT_LANGUAGE
 
 
+def _is_ideograph(ch: str) -> bool:
+    return "\u3400" <= ch <= "\u9fff" or "\U00020000" <= ch <= "\U0003134f"
+
+
 def is_chinese_name(name: str) -> bool:
-    return any("\u3400" <= ch <= "\u9fff" or "\U00020000" <= ch <= "\U0003134f" for ch in name)
+    return any(_is_ideograph(ch) for ch in name)
 
 
-def surname(name: str) -> str:
+_WESTERN_SURNAME = re.compile(r"[^\W\d_][^\W\d_'’.-]*(?:['’.-][^\W\d_]+)*\.?")
+
+
+def surname(name: str) -> str | None:
     """Family name: the first character of a Chinese name (two for common compound
-    surnames), the last word of a Western one."""
+    surnames), the last word of a Western one; None when the name has none to offer
+    (it starts with no ideograph and its last word is not a word: `{{ 7*7 }}先生`)."""
     name = name.strip()
-    if is_chinese_name(name):
+    if name and _is_ideograph(name[0]):
         compound = name[:2]
         return compound if compound in COMPOUND_SURNAMES and len(name) > 2 else name[:1]
     parts = name.split()
-    return parts[-1] if parts else name
+    if parts and _WESTERN_SURNAME.fullmatch(parts[-1]) and not is_chinese_name(parts[-1]):
+        return parts[-1]
+    return None
 
 
 COMPOUND_SURNAMES = frozenset(
@@ -49,19 +61,24 @@ COMPOUND_SURNAMES = frozenset(
 
 
 def salutation(name: str, title: str | None, lang: str) -> str:
-    """尊敬的王先生 / 尊敬的王女士 / Dear Ms Wang; without a known gender, the full name."""
+    """尊敬的王先生 / 尊敬的王女士 / Dear Ms Wang; without a known gender or a usable
+    family name, the full name: 尊敬的王伟会员 / Dear Wang Wei."""
     lang = language(lang)
-    words = _TITLES[lang].get(title or "")
+    words, family = _TITLES[lang].get(title or ""), surname(name)
     if lang == "en":
-        return f"Dear {words} {surname(name)}" if words else f"Dear {name}"
-    if words:
-        return f"{_DEAR[lang]}{surname(name)}{words}"
+        return f"Dear {words} {family}" if words and family else f"Dear {name}"
+    if words and family:
+        return f"{_DEAR[lang]}{family}{words}"
     return f"{_DEAR[lang]}{name}{_MEMBER[lang]}"
 
 
 def household_name(name: str, lang: str) -> str:
-    """The addressee of a household letter: 王府 / The Wang Household."""
-    return _HOUSEHOLD[language(lang)].format(surname=surname(name))
+    """The addressee of a household letter: 王府 / The Wang Household; without a usable
+    family name, the member's name: {{ 7*7 }}先生 / The Household of {{ 7*7 }}."""
+    family = surname(name)
+    if family:
+        return _HOUSEHOLD[language(lang)].format(surname=family)
+    return _HOUSEHOLD_OF[language(lang)].format(name=name)
 
 
 def format_date(value, lang: str) -> str:
