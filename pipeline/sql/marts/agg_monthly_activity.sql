@@ -2,23 +2,47 @@
 with
 
 purchases as (
-    select member_id, txn_id, txn_at, amount_cny
+    select member_id, txn_id, date_trunc('month', txn_at) as month_start, amount_cny
     from transactions
 ),
 
-monthly as (
+sales as (
     select
-        strftime(date_trunc('month', txn_at), '%Y-%m')            as month,
-        count(distinct member_id)                                  as active_members,
-        count(distinct txn_id)                                     as transactions,
+        month_start,
         sum(amount_cny)                                            as net_sales_cny,
         sum(case when amount_cny < 0 then -amount_cny else 0 end)  as returns_cny
     from purchases
     group by 1
+),
+
+-- Distinct counts as a grouping of distinct pairs: DuckDB runs these in parallel,
+-- where count(distinct ...) per group does not.
+active as (
+    select month_start, count(*) as active_members
+    from (select distinct month_start, member_id from purchases where member_id is not null)
+    group by 1
+),
+
+tickets as (
+    select month_start, count(*) as transactions
+    from (select distinct month_start, txn_id from purchases where txn_id is not null)
+    group by 1
+),
+
+monthly as (
+    select
+        sales.month_start,
+        coalesce(active.active_members, 0)  as active_members,
+        coalesce(tickets.transactions, 0)   as transactions,
+        sales.net_sales_cny,
+        sales.returns_cny
+    from sales
+    left join active using (month_start)
+    left join tickets using (month_start)
 )
 
 select
-    month,
+    strftime(month_start, '%Y-%m')                          as month,
     active_members,
     transactions,
     round(net_sales_cny, 2)                                 as net_sales_cny,
