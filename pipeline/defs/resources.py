@@ -59,11 +59,18 @@ class ClubPressSettings(dg.ConfigurableResource):
 SUMMARY_ONLY = {"rows": False}  # AssetIn metadata: load a Staged input without its rows
 
 
+def only_columns(*names: str) -> dict:
+    """AssetIn metadata: load a Staged input's rows with just these columns (a step that
+    needs four columns of seven million transactions should not read the other three)."""
+    return {"columns": list(names)}
+
+
 class ParquetIOManager(dg.ConfigurableIOManager):
     """Stores each step's tables as Parquet under `base_dir/<partition>/<asset>/`.
 
     A `Staged` input declared with `AssetIn(metadata=SUMMARY_ONLY)` is loaded with its
-    counts and quarantine but without its rows, for steps that only report on it.
+    counts and quarantine but without its rows, for steps that only report on it; one
+    declared with `AssetIn(metadata=only_columns(...))` with only those columns of its rows.
     """
 
     base_dir: str = str(PATHS.output / ".work")
@@ -103,10 +110,13 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         folder = self._dir(context)
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
         if meta["kind"] == "staged":
-            with_rows = (context.definition_metadata or {}).get("rows", True)
+            wanted = context.definition_metadata or {}
+            with_rows = wanted.get("rows", True)
+            rows = (pd.read_parquet(folder / "rows.parquet", columns=wanted.get("columns"))
+                    if with_rows else pd.DataFrame())
             return Staged(
                 meta["table"],
-                pd.read_parquet(folder / "rows.parquet") if with_rows else pd.DataFrame(),
+                rows,
                 pd.read_parquet(folder / "quarantine.parquet"),
                 meta["rows_read"],
                 meta["source"],

@@ -14,6 +14,10 @@ from pipeline.lib.scoring import (
     lifecycle_stage,
 )
 
+# The columns `build_segments` reads (complaints: all of them, it is a small table).
+MEMBER_COLUMNS = ("member_id", "join_date")
+TRANSACTION_COLUMNS = ("txn_id", "member_id", "txn_at", "amount_cny")
+
 SEGMENT_COLUMNS = [
     "member_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score",
     "rfm_segment", "score", "tier", "action", "lifecycle_stage",

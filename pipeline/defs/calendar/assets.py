@@ -7,7 +7,7 @@ import pandas as pd
 
 from pipeline.config import ClubConfig
 from pipeline.defs.partitions import edition_window, editions
-from pipeline.defs.resources import ClubPressSettings
+from pipeline.defs.resources import ClubPressSettings, only_columns
 from pipeline.lib.birthdays import anniversaries_in_window, birthdays_in_window
 from pipeline.lib.calendar import CustomDate, build_calendar, official_days
 from pipeline.lib.ingest import Staged
@@ -37,7 +37,12 @@ def holidays(context: dg.AssetExecutionContext, settings: ClubPressSettings) -> 
                                       "years_without_arrangement": unpublished})
 
 
+# The columns `birth_dates` reads.
+BIRTH_COLUMNS = ("member_id", "birth_date", "birth_calendar", "is_birth_lunar_leap", "birth_lunar")
+
+
 @dg.asset(partitions_def=editions, group_name="calendar",
+          ins={"stg_members": dg.AssetIn(metadata=only_columns(*BIRTH_COLUMNS))},
           description="Members whose birthday (solar or lunar) falls in the edition month.")
 def upcoming_birthdays(context: dg.AssetExecutionContext, settings: ClubPressSettings,
                        stg_members: Staged) -> dg.Output:
@@ -57,6 +62,8 @@ def birth_dates(members: pd.DataFrame) -> pd.DataFrame:
 
 
 @dg.asset(partitions_def=editions, group_name="calendar",
+          ins={"stg_members": dg.AssetIn(metadata=only_columns(
+              "member_id", "join_date", "move_in_date"))},
           description="Membership and ownership anniversaries in the edition month.")
 def anniversaries(context: dg.AssetExecutionContext, settings: ClubPressSettings,
                   stg_members: Staged) -> dg.Output:

@@ -9,7 +9,12 @@ import pandas as pd
 
 from pipeline.defs.marts import MARTS
 from pipeline.defs.partitions import editions
-from pipeline.defs.resources import SUMMARY_ONLY, ClubPressSettings, ParquetIOManager
+from pipeline.defs.resources import (
+    SUMMARY_ONLY,
+    ClubPressSettings,
+    ParquetIOManager,
+    only_columns,
+)
 from pipeline.lib.erasure import erased_rows, exclude_erased, load_register
 from pipeline.lib.ingest import Staged, ingest_table
 from pipeline.lib.privacy import owner_only_umask, private_dir, restrict_file
@@ -92,6 +97,7 @@ def _member_table_asset(table_name: str) -> dg.AssetsDefinition:
         partitions_def=editions,
         group_name="ingest",
         check_specs=_check_specs(name),
+        ins={"stg_members": dg.AssetIn(metadata=only_columns("member_id"))},
         description=f"{table_name.capitalize()} export, typed; rows for unknown members checked.",
     )
     def _asset(settings: ClubPressSettings, stg_members: Staged):

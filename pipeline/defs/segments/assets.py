@@ -6,12 +6,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipeline.defs.partitions import editions
-from pipeline.defs.resources import ClubPressSettings
+from pipeline.defs.resources import ClubPressSettings, only_columns
 from pipeline.lib.ingest import Staged
 from pipeline.lib.progress import report
 from pipeline.lib.scoring import churn_risk as churn_risk_list
 from pipeline.lib.scoring import count_open_complaints
-from pipeline.lib.segments import build_segments
+from pipeline.lib.segments import MEMBER_COLUMNS, TRANSACTION_COLUMNS, build_segments
 from pipeline.lib.warehouse import query
 
 UNIQUE_MEMBERS = "one_row_per_member"
@@ -20,6 +20,8 @@ UNIQUE_MEMBERS = "one_row_per_member"
 @dg.asset(
     partitions_def=editions,
     group_name="segments",
+    ins={"stg_members": dg.AssetIn(metadata=only_columns(*MEMBER_COLUMNS)),
+         "stg_transactions": dg.AssetIn(metadata=only_columns(*TRANSACTION_COLUMNS))},
     check_specs=[dg.AssetCheckSpec(UNIQUE_MEMBERS, asset="segments", blocking=True,
                                    description="Exactly one row per loaded member.")],
     description="Per member: RFM scores and segment, relationship score, tier and action, "
@@ -55,6 +57,8 @@ def churn_risk(segments: pd.DataFrame, stg_complaints: Staged) -> dg.Output:
 
 
 @dg.asset(partitions_def=editions, group_name="segments",
+          ins={"stg_transactions": dg.AssetIn(metadata=only_columns(  # what the SQL reads
+              "member_id", "txn_id", "txn_at", "amount_cny"))},
           description="Active members, transactions and net sales per month (SQL mart).")
 def agg_monthly_activity(stg_transactions: Staged) -> dg.Output:
     frame = query("marts/agg_monthly_activity", transactions=stg_transactions.frame)
