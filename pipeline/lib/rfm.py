@@ -116,8 +116,10 @@ def compute_rfm(transactions: pd.DataFrame) -> pd.DataFrame:
 def factorize_ids(values: pd.Series, sort: bool = False) -> tuple[np.ndarray, pd.Index]:
     """`pd.factorize` for id columns: int64 codes (-1 for blank) and the distinct ids.
 
-    Arrow-backed strings (the staged "string" dtype) are dictionary-encoded by Arrow
-    directly, skipping pandas' conversions (a quarter to a third faster on 8M ids).
+    Arrow-backed strings (the staged "string" dtype) of at most 8 bytes, as member ids
+    usually are, are hashed as integers (`short_ids_as_words`, about twice as fast on 8M
+    ids); longer ones are dictionary-encoded by Arrow directly, skipping pandas'
+    conversions (a quarter to a third faster than pandas on 8M ids).
     Codes follow first appearance, or with `sort` the ids' string order (code point
     order, as `sorted`).
     """
@@ -128,6 +130,12 @@ def factorize_ids(values: pd.Series, sort: bool = False) -> tuple[np.ndarray, pd
     arrow = pa.array(values.array)
     if isinstance(arrow, pa.ChunkedArray):
         arrow = arrow.combine_chunks()
+    words = short_ids_as_words(arrow.drop_null())
+    if words is not None:  # integers hash three times faster than strings
+        found, distinct = pd.factorize(words, sort=sort)
+        codes = np.full(len(arrow), -1, dtype=np.int64)
+        codes[arrow.is_valid().to_numpy(zero_copy_only=False)] = found
+        return codes, pd.Index(dtype.__from_arrow__(words_as_ids(distinct)))
     encoded = pc.dictionary_encode(arrow)
     codes = encoded.indices.fill_null(-1).to_numpy().astype(np.int64)
     dictionary = encoded.dictionary
@@ -139,6 +147,55 @@ def factorize_ids(values: pd.Series, sort: bool = False) -> tuple[np.ndarray, pd
         codes = recode[codes]
         dictionary = dictionary.take(pa.array(order))
     return codes, pd.Index(dtype.__from_arrow__(dictionary))
+
+
+_WORD = 8  # bytes in a uint64
+
+
+def short_ids_as_words(ids: pa.Array) -> np.ndarray | None:
+    """Each id's UTF-8 bytes as one big-endian uint64, zero-padded, when no id is missing,
+    longer than 8 bytes or holds a NUL byte (None otherwise).
+
+    Then equal ids give equal words, different ids different words, and the words sort
+    as the ids do (code point order: UTF-8 bytes compare in code point order and the
+    padding sorts below every byte). `M0000001`, `100234` and `VIP-0042` all qualify.
+    """
+    ids = ids.cast(pa.large_string())
+    if ids.null_count or len(ids) == 0:
+        return None
+    offsets = np.frombuffer(ids.buffers()[1], dtype=np.int64)[ids.offset : ids.offset + len(ids) + 1]
+    lengths = np.diff(offsets)
+    if lengths.max() > _WORD:
+        return None
+    data = np.frombuffer(ids.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+    if not data.all():  # a NUL byte would read as padding
+        return None
+    if lengths.min() == lengths.max():  # fixed width: the data is already a matrix
+        matrix = data.reshape(len(ids), int(lengths[0]))
+    else:
+        matrix = np.zeros((len(ids), _WORD), dtype=np.uint8)
+        matrix[_padded_mask(lengths)] = data
+    if matrix.shape[1] < _WORD:
+        matrix = np.pad(matrix, ((0, 0), (0, _WORD - matrix.shape[1])))
+    return np.ascontiguousarray(matrix).view(">u8").ravel().astype(np.uint64)
+
+
+def words_as_ids(words: np.ndarray) -> pa.Array:
+    """The ids that `short_ids_as_words` turned into `words`, as large_string."""
+    matrix = np.asarray(words, dtype=np.uint64).astype(">u8").view(np.uint8).reshape(-1, _WORD)
+    filled = matrix != 0
+    last = _WORD - np.argmax(filled[:, ::-1], axis=1)  # just after the last non-zero byte
+    lengths = np.where(filled.any(axis=1), last, 0)
+    offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+    data = matrix[_padded_mask(lengths)]
+    return pa.LargeStringArray.from_buffers(
+        len(words), pa.py_buffer(offsets), pa.py_buffer(data.tobytes())
+    )
+
+
+def _padded_mask(lengths: np.ndarray) -> np.ndarray:
+    """(n, 8) mask of the bytes each row's length covers, left-aligned."""
+    return np.arange(_WORD) < np.asarray(lengths)[:, None]
 
 
 def count_distinct(codes: np.ndarray, n: int, values: pd.Series) -> np.ndarray:

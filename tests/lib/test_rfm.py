@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from pydantic import ValidationError
 
@@ -19,6 +20,8 @@ from pipeline.lib.rfm import (
     factorize_ids,
     quintile_of_rank,
     rfm_snapshot,
+    short_ids_as_words,
+    words_as_ids,
 )
 
 
@@ -347,6 +350,39 @@ def test_factorize_ids_sorted(dtype):
     codes, uniques = factorize_ids(pd.Series(["b", "a", None, "c", "a"], dtype=dtype), sort=True)
     assert codes.tolist() == [1, 0, -1, 2, 0]
     assert list(uniques) == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        ["M0000002", "M0000001", "M0000002"],  # fixed width: the bytes are the matrix
+        ["b", "ab", "a", "", "abcdefgh"],  # mixed lengths, an empty id, a full word
+        ["汉字", "é", "Z", "ä"],  # multi-byte UTF-8 sorts in code point order
+        ["VIP-0042", None, "100234", None],  # missing ids are -1
+    ],
+)
+def test_factorize_ids_by_words_equals_pandas(ids):
+    codes, uniques = factorize_ids(pd.Series(ids, dtype="string"), sort=True)
+    expected_codes, expected_uniques = pd.factorize(pd.Series(ids, dtype=object), sort=True)
+    assert codes.tolist() == expected_codes.tolist()
+    assert list(uniques) == list(expected_uniques)
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        ["123456789"],  # nine bytes do not fit a word
+        ["a\x00", "a"],  # a NUL byte would read as padding: "a\0" and "a" would be one id
+        ["a", None],  # missing ids are left to the caller
+    ],
+)
+def test_ids_that_are_not_words(ids):
+    assert short_ids_as_words(pa.array(ids, pa.large_string())) is None
+
+
+def test_words_round_trip_on_a_slice():
+    ids = pa.array(["x", "M1", "M22", "", "M1"], pa.large_string()).slice(1)
+    assert words_as_ids(short_ids_as_words(ids)).to_pylist() == ["M1", "M22", "", "M1"]
 
 
 # --- segments -------------------------------------------------------------------------------
