@@ -26,6 +26,9 @@ def one(parser, text, *args):
         ("2026-03-05 14:30", datetime(2026, 3, 5, 14, 30)),  # timestamp without seconds
         ("2026/3/5 9:05:07", datetime(2026, 3, 5, 9, 5, 7)),  # timestamp, single-digit hour
         ("2024-02-29", datetime(2024, 2, 29)),  # a real leap day
+        ("2024-02-29 23:59:59", datetime(2024, 2, 29, 23, 59, 59)),  # ISO timestamp
+        ("2026-03-05 12:00:60", datetime(2026, 3, 5, 12, 1)),  # a leap second rolls over
+        ("2100-12-31 00:00:00", datetime(2100, 12, 31)),  # the last day in range
     ],
 )
 def test_timestamp_forms(text, expected):
@@ -41,6 +44,10 @@ def test_timestamp_forms(text, expected):
         "1850-01-01",  # before 1900: not a member's date
         "yesterday",  # words
         "13/13/2020",  # no month 13
+        "2023-02-30 10:00:00",  # no 30 February, with a time
+        "2026-03-31 23:59:60",  # a leap second would roll over into 1 April
+        "2026-03-05 24:00:00",  # no hour 24
+        "2026-13-01",  # no month 13, ISO
     ],
 )
 def test_impossible_dates_are_bad(text):
