@@ -7,7 +7,9 @@ Reads the tables the data steps left in `<out>/.work/2026-12-01/` and measures, 
   to spread over the processes, pages per second in total;
 - the same letters one document per letter (the first ONE_BY_ONE pieces), same processes;
 - print newsletters batched (up to PRINT_PIECES post pieces), pages per second;
-- e-mail newsletters (HTML + text, up to EMAILS pieces) in one process, per second.
+- e-mail newsletters (HTML + text, up to EMAILS pieces) in one process, per second,
+  written into EMAIL_DIR when given (left there for the caller to remove), otherwise
+  into a temporary folder removed at the end.
 
 Prints one JSON line.
 """
@@ -59,7 +61,14 @@ def _split(frame: pd.DataFrame, parts: int) -> list[pd.DataFrame]:
     return [frame.iloc[i:i + size].reset_index(drop=True) for i in range(0, len(frame), size)]
 
 
-def main(out: str) -> None:
+def _emails_per_second(prepared, emailed, folder: Path) -> tuple[int, float]:
+    newsletter.write_email(prepared.edition, emailed[:50], folder)  # warm
+    started = time.perf_counter()
+    written = newsletter.write_email(prepared.edition, emailed, folder)
+    return written, time.perf_counter() - started
+
+
+def main(out: str, email_dir: str | None = None) -> None:
     work = Path(out) / ".work" / PARTITION
     config = load_config()
     plan, members = _table(work, "contact_plan"), _table(work, "stg_members")
@@ -91,14 +100,14 @@ def main(out: str) -> None:
                       print_newsletter_pages_per_second=round(pages / seconds, 1))
 
     emailed = prepared.by_email[:EMAILS]
-    with tempfile.TemporaryDirectory() as folder:
-        newsletter.write_email(prepared.edition, emailed[:50], Path(folder))  # warm
-        started = time.perf_counter()
-        written = newsletter.write_email(prepared.edition, emailed, Path(folder))
-        seconds = time.perf_counter() - started
+    if email_dir:
+        written, seconds = _emails_per_second(prepared, emailed, Path(email_dir))
+    else:
+        with tempfile.TemporaryDirectory() as folder:
+            written, seconds = _emails_per_second(prepared, emailed, Path(folder))
     result.update(emails=written, emails_per_second=round(written / seconds))
     print(json.dumps(result))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(*sys.argv[1:3])
