@@ -65,6 +65,13 @@ QUIET = {
 }
 
 
+# Step processes fork from a server that has imported these once; a fresh interpreter per
+# step would spend seconds importing Dagster, pandas, DuckDB and WeasyPrint, some forty
+# times a run. The server keeps the environment of the first multiprocess run in this
+# process (the CLI makes one run per process).
+PRELOAD = ["pipeline.definitions", "pipeline.run"]
+
+
 def monthly_job() -> dg.JobDefinition:
     """The job, loadable by name in every process the multiprocess executor starts."""
     from pipeline.definitions import defs
@@ -85,7 +92,8 @@ def run_edition(
 
     processes=1 runs every step in this process; more runs up to that many steps side by
     side with Dagster's multiprocess executor (the render shards in parallel), each step
-    in a fresh process, with the run's events in a temporary Dagster instance.
+    in its own process (forked from a server that has the code loaded, see PRELOAD), with
+    the run's events in a temporary Dagster instance.
     """
     job = monthly_job()
     partition = f"{month}-01"
@@ -97,7 +105,9 @@ def run_edition(
                                         raise_on_error=False)
         _raise_on_failure(result)
         return out / month
-    config["execution"] = {"config": {"multiprocess": {"max_concurrent": processes}}}
+    config["execution"] = {"config": {"multiprocess": {
+        "max_concurrent": processes, "start_method": {"forkserver": {"preload_modules": PRELOAD}},
+    }}}
     # The run's event log lives in the out folder's work area (not /tmp): a killed run's
     # leftovers are cleared by the next run, and nothing is written outside --out.
     home = out / ".work" / "dagster"
