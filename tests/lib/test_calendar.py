@@ -10,7 +10,6 @@ from pipeline.lib.calendar import (
     CustomDate,
     build_calendar,
     festivals_in_month,
-    is_working_day,
     official_name_en,
     working_calendar,
 )
@@ -230,5 +229,4 @@ def test_festivals_in_month(cal_2026):
     ],
 )
 def test_is_working_day(day, expected):
-    off, makeup = working_calendar([2026, 2027], REFERENCE)
-    assert is_working_day(day, off, makeup) is expected
+    assert working_calendar([2026, 2027], REFERENCE).is_working_day(day) is expected

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -12,6 +11,7 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
+from pipeline.lib.calendar import WorkingCalendar, working_calendar
 from pipeline.lib.complaints import (
     AGE_BANDS,
     ALL_CATEGORIES,
@@ -20,7 +20,6 @@ from pipeline.lib.complaints import (
     OVERDUE_COLUMNS,
     STATS_COLUMNS,
     SlaTargets,
-    WorkingCalendar,
     backlog,
     complaint_stats,
     elapsed_hours,
@@ -46,8 +45,7 @@ def _series(values: list[str | None]) -> pd.Series:
 
 @pytest.fixture(scope="module")
 def calendar_2026() -> WorkingCalendar:
-    document = json.loads((HOLIDAY_CN / "2026.json").read_text(encoding="utf-8"))
-    return WorkingCalendar.from_holiday_cn([document])
+    return working_calendar([2026], HOLIDAY_CN.parent)
 
 
 # --------------------------------------------------------------------------- calendar

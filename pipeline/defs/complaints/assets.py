@@ -5,9 +5,8 @@ import pandas as pd
 
 from pipeline.defs.partitions import editions
 from pipeline.defs.resources import ClubPressSettings
-from pipeline.lib.calendar import working_calendar
+from pipeline.lib.calendar import WorkingCalendar, working_calendar
 from pipeline.lib.complaints import (
-    WorkingCalendar,
     backlog,
     complaint_stats as monthly_stats,
     overdue_by_owner,
@@ -25,8 +24,7 @@ def _working(settings: ClubPressSettings, complaints: pd.DataFrame) -> WorkingCa
         return None
     first = int(complaints["received_at"].min().year)
     years = range(first, settings.as_of_date().year + 1)
-    off, makeup = working_calendar(years, PATHS.reference)
-    return WorkingCalendar(frozenset(off), frozenset(makeup))
+    return working_calendar(years, PATHS.reference)
 
 
 @dg.asset(
