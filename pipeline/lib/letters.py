@@ -410,6 +410,14 @@ def batch_html(views: list[dict], club: dict, edition: str, pad_to_sheet: bool) 
                   letter_date=_edition_day(edition), pad_to_sheet=pad_to_sheet)
 
 
+def _whole_sheets(anchor_pages: dict[str, int]) -> int:
+    """Duplex: the pages up to the back of the sheet the last piece ends on. The pad
+    after it starts a new sheet, so when the last piece already ends on a back page the
+    pad and the page before it are a blank sheet, which is left out."""
+    last = anchor_pages["batch-end"]
+    return last + last % 2
+
+
 def render_batch(
     batch: Batch, config: ClubConfig, edition: str
 ) -> tuple[Rendered, list[int], list[int]]:
@@ -419,12 +427,11 @@ def render_batch(
     club, stylesheets = club_view(config), [_stylesheet(layout)]
     ids = tuple(v["id"] for v in views)
     what = f"letters {batch.path}"
-    anchors = ids + (("batch-end", "sheet-pad") if layout.duplex else ())
     html = batch_html(views, club, edition, pad_to_sheet=layout.duplex)
-    rendered = render_pdf(html, what, anchors, stylesheets)
-    if layout.duplex and rendered.anchor_pages["batch-end"] % 2 == 0:
-        # The last piece already ends on a back page: the pad would add a blank sheet.
-        html = batch_html(views, club, edition, pad_to_sheet=False)
+    if layout.duplex:
+        rendered = render_pdf(html, what, ids + ("batch-end", "sheet-pad"), stylesheets,
+                              keep_pages=_whole_sheets)
+    else:
         rendered = render_pdf(html, what, ids, stylesheets)
     firsts = [rendered.anchor_pages[i] for i in ids]
     counts = [b - a for a, b in zip(firsts, [*firsts[1:], rendered.pages + 1])]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -103,29 +104,39 @@ class Rendered:
 
 
 def render_pdf(
-    html: str, what: str, anchors: tuple[str, ...] = (), stylesheets: list[CSS] | None = None
+    html: str,
+    what: str,
+    anchors: tuple[str, ...] = (),
+    stylesheets: list[CSS] | None = None,
+    keep_pages: Callable[[dict[str, int]], int] | None = None,
 ) -> Rendered:
     """HTML to PDF bytes; `anchors` are element ids whose first page is reported.
 
     For a batch of letters, put every piece in one HTML document (each piece an element
     with an id and `break-before: page`) and pass the ids: one layout for the whole
     batch is many times faster per page than one document per piece.
+
+    `keep_pages`, given the anchors' pages, says how many leading pages to write (the
+    rest are left out, without laying the document out again).
     """
     with _warnings_are_errors(what):
         document = HTML(
             string=html, base_url=PATHS.templates.as_uri() + "/", url_fetcher=fetcher()
         ).render(font_config=font_config(), stylesheets=stylesheets or [], cache=_IMAGE_CACHE)
+        found = {}
+        for number, page in enumerate(document.pages, start=1):
+            for anchor in page.anchors:
+                found.setdefault(anchor, number)
+        missing = [a for a in anchors if a not in found]
+        if missing:
+            raise RenderError(f"{what}: no page holds the element(s) {', '.join(missing[:5])}")
+        placed = {a: found[a] for a in anchors}
+        if keep_pages is not None:
+            document = document.copy(document.pages[:keep_pages(placed)])
         document.metadata.created = FIXED_DATE
         document.metadata.modified = FIXED_DATE
         pdf = document.write_pdf(pdf_identifier=PDF_IDENTIFIER)
-    found = {}
-    for number, page in enumerate(document.pages, start=1):
-        for anchor in page.anchors:
-            found.setdefault(anchor, number)
-    missing = [a for a in anchors if a not in found]
-    if missing:
-        raise RenderError(f"{what}: no page holds the element(s) {', '.join(missing[:5])}")
-    return Rendered(pdf, len(document.pages), {a: found[a] for a in anchors})
+    return Rendered(pdf, len(document.pages), placed)
 
 
 def css(text: str) -> CSS:

@@ -348,6 +348,22 @@ def test_duplex_starts_every_piece_on_a_new_sheet(duplex_a5):
     assert all(_text(reader.pages[n]) == "" for n in (1, 3, 5))  # backs really are blank
 
 
+def test_duplex_adds_no_blank_sheet_after_a_letter_that_ends_on_a_back(tmp_path, monkeypatch):
+    # Letters in a large type run to two pages: the last one already ends on a back
+    # page, so the batch must end there rather than with a blank sheet after it.
+    monkeypatch.setitem(letters.FONT_PT, "A5", 16)
+    letters._stylesheet.cache_clear()
+    plan = _plan([("M01", "birthday", 1), ("M03", "birthday", 1)])
+    config = _config(paper="A5", duplex=True, envelope_window=A5_WINDOW)
+    manifest = letters.write_letters(_pieces(plan), config, EDITION, tmp_path)
+    letters._stylesheet.cache_clear()
+    reader = PdfReader(tmp_path / "birthday/batch-001.pdf")
+    assert manifest["page_count"].tolist() == [2, 2]
+    assert manifest["first_page"].tolist() == [1, 3]
+    assert len(reader.pages) == 4
+    assert _text(reader.pages[3]) != ""  # the last page is the letter's, not a blank
+
+
 def test_a5_paper_size_is_honoured(duplex_a5):
     out, _ = duplex_a5
     box = PdfReader(out / "birthday/batch-001.pdf").pages[0].mediabox
