@@ -280,7 +280,7 @@ def _hostile(values: pd.Series, kind: str, printed: bool = False):
             formula = pc.match_substring_regex(text, FORMULA_RE)
             yield _mask(formula, values), "looks like a spreadsheet formula, not a value"
     if printed:
-        missing = unprintable(pc.unique(text).drop_null().to_pylist())
+        missing = unprintable([_joined(pc.unique(text).drop_null())])
         for char in sorted(missing):  # one reason per character: rows name their own
             found = pc.match_substring(text, char)
             yield _mask(found, values), (f"has the character U+{ord(char):04X} that no "
@@ -300,6 +300,16 @@ def _has_control_bytes(text: pa.ChunkedArray) -> bool:
             if any(byte in raw for byte in _CONTROL_BYTES):
                 return True
     return False
+
+
+def _joined(text: pa.Array) -> str:
+    """Every value of a text array without nulls as one string, decoded from its data
+    buffer at once (not a Python string per value)."""
+    data = text.buffers()[2]
+    if data is None or len(text) == 0:
+        return ""
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[text.offset : text.offset + len(text) + 1]
+    return memoryview(data)[offsets[0] : offsets[-1]].tobytes().decode("utf-8")
 
 
 def _mask(found: pa.Array, values: pd.Series) -> pd.Series:

@@ -22,6 +22,12 @@ def test_missing_glyphs_finds_only_characters_no_font_can_draw(text, missing):
     assert missing_glyphs(text, FONT_FAMILIES) == missing
 
 
+def test_a_long_text_is_screened_like_a_short_one():
+    # Past glyphs._LONG_TEXT characters NumPy tallies code points instead of a set.
+    text = "幸福路1号 𠮷田喆\ue000😀" * (glyphs._LONG_TEXT // 10)
+    assert missing_glyphs(text, FONT_FAMILIES) == {"\ue000", "😀"}
+
+
 def test_a_family_that_is_not_installed_covers_nothing():
     # A typo in a font name must not pass silently as "everything is covered".
     assert missing_glyphs("王A", ("No Such Font Family",)) == {"王", "A"}
