@@ -92,9 +92,13 @@ def to_halfwidth(text: pd.Series) -> pd.Series:
 
 
 def clean_text(raw: pd.Series) -> pd.Series:
-    """Trim (including ideographic spaces); blank cells become missing."""
-    text = raw.astype(_STRING).str.strip(" \t\r\n\u3000\u00a0")
-    return text.mask(text == "")
+    """Trim (including ideographic spaces); blank cells become missing.
+
+    In Arrow throughout: pandas' mask on Arrow strings rebuilds the column row by row.
+    """
+    text = pc.utf8_trim(pa.array(raw.astype(_STRING).array), " \t\r\n\u3000\u00a0")
+    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
+    return pd.Series(pd.arrays.ArrowStringArray(text), index=raw.index, name=raw.name)
 
 
 def _normalised(raw: pd.Series) -> pd.Series:
