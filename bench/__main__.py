@@ -92,6 +92,7 @@ COLUMNS = [  # (heading, key, format)
     ("data s", "data_steps_seconds", "{}"),
     ("peak MiB", "peak_mib", "{:,}"),
     ("letter p/s", "letter_pages_per_second", "{}"),
+    ("plain p/s", "plain_pages_per_second", "{}"),
     ("1-by-1 p/s", "one_by_one_pages_per_second", "{}"),
     ("batched x", "letters_batched_vs_one_by_one", "{}"),
     ("print nl p/s", "print_newsletter_pages_per_second", "{}"),

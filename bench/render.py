@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.config import load_config
-from pipeline.lib import letters, newsletter
+from pipeline.lib import letters, newsletter, pdf
 
 PARTITION = "2026-12-01"
 LETTERS = int(os.environ.get("BENCH_LETTERS", "1200"))
@@ -56,6 +56,20 @@ def _pages_per_second(function, jobs) -> tuple[int, float]:
         return pages, time.perf_counter() - started
 
 
+PLAIN_PARAGRAPH = ("值此佳节来临之际，俱乐部全体同仁向您和家人致以最诚挚的祝福！感谢您一直以来"
+                   "对俱乐部的信任与支持，每一次相聚、每一份建议，都让俱乐部变得更加温暖。")
+PLAIN_PAGE = ("<section style='break-before: page'><p>100020</p><p>北京市朝阳区建国路88号</p>"
+              "<p>王小明 先生 收</p><h1>新春快乐</h1><p>尊敬的王先生：</p>"
+              + f"<p>{PLAIN_PARAGRAPH}</p>" * 4 + "<p>此致 敬礼！</p></section>")
+
+
+def _render_plain(pages: int) -> int:
+    html = ("<html><head><style>@page { size: A4; margin: 20mm } "
+            "body { font-family: 'Noto Serif CJK SC'; font-size: 11.5pt }</style></head>"
+            f"<body>{PLAIN_PAGE * pages}</body></html>")
+    return pdf.render_pdf(html, "plain pages").pages
+
+
 def _split(frame: pd.DataFrame, parts: int) -> list[pd.DataFrame]:
     size = -(-len(frame) // parts)
     return [frame.iloc[i:i + size].reset_index(drop=True) for i in range(0, len(frame), size)]
@@ -83,6 +97,8 @@ def main(out: str, email_dir: str | None = None) -> None:
     batched = [letters.Batch("bench", n, p) for n, p in enumerate(_split(pieces, chunks), 1)]
     pages, seconds = _pages_per_second(_render_letter_batch, batched)
     result.update(letter_pages=pages, letter_pages_per_second=round(pages / seconds, 1))
+    pages, seconds = _pages_per_second(_render_plain, [len(b.pieces) for b in batched])
+    result.update(plain_pages_per_second=round(pages / seconds, 1))
     single = [letters.Batch("bench", n, pieces.iloc[[n]].reset_index(drop=True))
               for n in range(min(ONE_BY_ONE, len(pieces)))]
     pages, seconds = _pages_per_second(_render_letter_batch, single)
