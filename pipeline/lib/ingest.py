@@ -265,16 +265,18 @@ def _screen_values(raw: RawTable, problems: _Problems) -> pd.DataFrame:
 def _hostile(values: pd.Series, kind: str, printed: bool = False):
     """(mask, reason) for each kind of value that is screened out.
 
-    Regular expressions run only on columns that a byte scan or a first-character test
-    flags, so a clean million-row export pays for two cheap passes per column.
+    Each test runs only on columns that a look at the bytes flags (a value can be too
+    long only if it has that many bytes; a formula needs one of `=+-@`), so a clean
+    million-row export pays for a few memchr passes per column.
     """
     text = pa.chunked_array(pa.array(values.array)).cast(pa.large_string())
-    too_long = pc.greater(pc.utf8_length(text), MAX_TEXT_CHARS)
-    yield _mask(too_long, values), f"longer than {MAX_TEXT_CHARS:,} characters"
-    if _has_control_bytes(text):
+    if _most_bytes(text) > MAX_TEXT_CHARS:  # never fewer bytes than characters
+        too_long = pc.greater(pc.utf8_length(text), MAX_TEXT_CHARS)
+        yield _mask(too_long, values), f"longer than {MAX_TEXT_CHARS:,} characters"
+    if _has_bytes(text, _CONTROL_BYTES):
         control = pc.match_substring_regex(text, CONTROL_RE)
         yield _mask(control, values), "holds control characters such as NUL bytes (a damaged export)"
-    if kind in FORMULA_KINDS:
+    if kind in FORMULA_KINDS and _has_bytes(text, _FORMULA_BYTES):
         first = pc.utf8_slice_codeunits(pc.utf8_ltrim_whitespace(text), 0, 1)
         if pc.any(pc.is_in(first, value_set=pa.array(list("=+-@"), pa.large_string()))).as_py():
             formula = pc.match_substring_regex(text, FORMULA_RE)
@@ -287,19 +289,32 @@ def _hostile(values: pd.Series, kind: str, printed: bool = False):
                                          "letter font can print (it would print as a box)")
 
 
+# Bytes 0x00-0x1f (but tab and line breaks) and 0x7f; UTF-8 never uses them (nor the
+# ASCII formula signs) inside a multi-byte character.
 _CONTROL_BYTES = [bytes([b]) for b in (*range(9), 11, 12, *range(14, 32), 127)]
+_FORMULA_BYTES = [sign.encode() for sign in "=+-@"]
 
 
-def _has_control_bytes(text: pa.ChunkedArray) -> bool:
-    """Any byte 0x00-0x1f (but tab and line breaks) or 0x7f in the column's UTF-8 data
-    (one memchr pass per byte); UTF-8 never uses these bytes inside a character."""
+def _has_bytes(text: pa.ChunkedArray, wanted: list[bytes]) -> bool:
+    """Whether any of `wanted` occurs in the column's UTF-8 data (a memchr pass each)."""
     for chunk in text.chunks:
         data = chunk.buffers()[2]
         if data is not None:
             raw = data.to_pybytes()
-            if any(byte in raw for byte in _CONTROL_BYTES):
+            if any(byte in raw for byte in wanted):
                 return True
     return False
+
+
+def _most_bytes(text: pa.ChunkedArray) -> int:
+    """The byte length of the column's longest value (from the offsets alone)."""
+    longest = 0
+    for chunk in text.chunks:
+        if len(chunk):
+            offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64)
+            lengths = np.diff(offsets[chunk.offset : chunk.offset + len(chunk) + 1])
+            longest = max(longest, int(lengths.max()))
+    return longest
 
 
 def _joined(text: pa.Array) -> str:
