@@ -25,6 +25,7 @@ from pipeline.lib.parse import (
     bad_value_reason,
     parse_column,
     parse_lunar_date,
+    text_offsets,
 )
 from pipeline.lib.readers import (
     LINE_COLUMN,
@@ -311,8 +312,7 @@ def _most_bytes(text: pa.ChunkedArray) -> int:
     longest = 0
     for chunk in text.chunks:
         if len(chunk):
-            offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64)
-            lengths = np.diff(offsets[chunk.offset : chunk.offset + len(chunk) + 1])
+            lengths = np.diff(text_offsets(chunk))
             longest = max(longest, int(lengths.max()))
     return longest
 
@@ -323,7 +323,7 @@ def _joined(text: pa.Array) -> str:
     data = text.buffers()[2]
     if data is None or len(text) == 0:
         return ""
-    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[text.offset : text.offset + len(text) + 1]
+    offsets = text_offsets(text)
     return memoryview(data)[offsets[0] : offsets[-1]].tobytes().decode("utf-8")
 
 

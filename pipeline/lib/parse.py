@@ -182,6 +182,13 @@ _ISO_RANGES = {"month": (1, 12), "day": (1, 31), "hour": (0, 23), "minute": (0, 
                "second": (0, 61)}
 
 
+def text_offsets(values: pa.Array) -> np.ndarray:
+    """The len + 1 byte offsets of a large_string array's values into its data buffer
+    (a slice's own offsets, without copying): value i is bytes offsets[i]:offsets[i + 1]."""
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int64)
+    return offsets[values.offset : values.offset + len(values) + 1]
+
+
 def _iso_fast_path(text: pd.Series) -> pd.Series:
     """Zero-padded ISO dates and timestamps, parsed as digits in NumPy; others stay NaT.
 
@@ -195,8 +202,7 @@ def _iso_fast_path(text: pd.Series) -> pd.Series:
     result = np.full(len(values), np.datetime64("NaT"), dtype="datetime64[us]")
     if len(values) == 0:
         return pd.Series(result, index=text.index)
-    offsets = np.frombuffer(values.buffers()[1], dtype=np.int64)[
-        values.offset : values.offset + len(values) + 1]
+    offsets = text_offsets(values)
     lengths = np.diff(offsets)
     data = np.frombuffer(values.buffers()[2] or b"", dtype=np.uint8)
     valid = values.is_valid().to_numpy(zero_copy_only=False)

@@ -43,6 +43,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from pipeline.lib.parse import text_offsets
+
 RFM_COLUMNS = (
     "member_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score",
 )
@@ -163,7 +165,7 @@ def short_ids_as_words(ids: pa.Array) -> np.ndarray | None:
     ids = ids.cast(pa.large_string())
     if ids.null_count or len(ids) == 0:
         return None
-    offsets = np.frombuffer(ids.buffers()[1], dtype=np.int64)[ids.offset : ids.offset + len(ids) + 1]
+    offsets = text_offsets(ids)
     lengths = np.diff(offsets)
     if lengths.max() > _WORD:
         return None
