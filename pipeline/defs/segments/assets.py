@@ -2,12 +2,10 @@
 
 import dagster as dg
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from pipeline.defs.partitions import editions
 from pipeline.defs.resources import ClubPressSettings, only_columns
-from pipeline.lib.ingest import Staged
+from pipeline.lib.ingest import Staged, is_in
 from pipeline.lib.progress import report
 from pipeline.lib.scoring import churn_risk as churn_risk_list
 from pipeline.lib.scoring import count_open_complaints
@@ -42,9 +40,8 @@ def segments(settings: ClubPressSettings, stg_members: Staged, stg_transactions:
     members = stg_members.frame["member_id"]
     # Same length, no repeats and every member present: the same set of ids (Arrow's
     # is_in; Python sets of a million Arrow-backed strings take seconds).
-    scored = pa.array(frame["member_id"].astype(str))
     same = len(frame) == len(members) and frame["member_id"].is_unique and bool(
-        pc.all(pc.is_in(pa.array(members.astype(str)), value_set=scored)).as_py())
+        is_in(members, pd.Index(frame["member_id"])).all())
     yield dg.AssetCheckResult(check_name=UNIQUE_MEMBERS, passed=bool(same),
                               metadata={"rows": len(frame), "members": len(members)})
 
