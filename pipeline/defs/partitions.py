@@ -1,16 +1,16 @@
 """The edition month is the partition of every asset."""
 
-from datetime import date, timedelta
-
 import dagster as dg
 
-# Editions from 2015 on; the partition set reaches the month after next so that the
-# coming edition (the month after the data cut-off) always exists.
-editions = dg.MonthlyPartitionsDefinition(start_date="2015-01-01", end_offset=2)
+# Every edition from January 2015 through December 2035, whatever today is: marketing
+# prepares 春节 greetings months ahead, and a test may build any month. A fixed end (not
+# an offset from today) keeps the set the same in every process and on every day.
+FIRST_EDITION, LAST_EDITION = "2015-01", "2035-12"
+editions = dg.MonthlyPartitionsDefinition(start_date=f"{FIRST_EDITION}-01", end_date="2036-01-01")
 
 
-def edition_window(partition_key: str) -> tuple[date, date]:
-    """First and last day of the edition month of a partition key (`YYYY-MM-01`)."""
+def edition_window(partition_key: str):
+    from datetime import date, timedelta
     start = date.fromisoformat(partition_key)
     following = date(start.year + start.month // 12, start.month % 12 + 1, 1)
     return start, following - timedelta(days=1)
