@@ -4,7 +4,10 @@ For each size (BENCH_SIZES, default 5,000, 100,000 and 1,000,000 members) it gen
 sample (cached in output/.bench/), then in child processes: the data steps (ingest,
 marts, DuckDB) through Dagster with their step times and peak memory (bench.measure),
 render throughput with the real templates on that size's data (bench.render), and for
-the sizes in BENCH_E2E (default 5,000) `clubpress run` end to end. Results also go to
+the sizes in BENCH_E2E (default 5,000) `clubpress run` end to end, and for BENCH_PRINT
+(default 5,000) the pipeline's print steps against WeasyPrint's floor in the same run
+(bench.printing: `print_plan` and the shards on one core and on every core, as ratios to
+the plain page and to WeasyPrint alone on the same HTML). Results also go to
 bench/results/latest.json. Fails at once when HarfBuzz subsetting is missing.
 """
 
@@ -25,6 +28,8 @@ from pipeline.settings import PATHS
 SIZES = [int(s) for s in os.environ.get("BENCH_SIZES", "5000,100000,1000000").split(",")]
 # Sizes also run end to end with `clubpress run` (all documents).
 E2E = [int(s) for s in os.environ.get("BENCH_E2E", "5000").split(",") if s]
+# Sizes whose print steps are measured through Dagster against the floor (bench.printing).
+PRINT = [int(s) for s in os.environ.get("BENCH_PRINT", "5000").split(",") if s]
 AS_OF = "2026-11-20"
 WORK = PATHS.output / ".bench"
 MART_STEPS = set(MARTS) | {"contact_plan"}
@@ -67,6 +72,17 @@ def bench_size(members: int, email_dir: Path) -> dict:
     warehouse = sum(v for k, v in steps.items() if k.startswith("warehouse"))
     marts = sum(v for k, v in steps.items() if k in MART_STEPS)
     render = _child("bench.render", str(out), str(email_dir))
+    printing = {}
+    if members in PRINT:
+        measured = _child("bench.printing", str(exports), str(out),
+                          str(WORK / f"warehouse-{members}.duckdb"))
+        printing = {
+            "print_steps_pages_per_second": measured["pipeline_all_cores"]["pages_per_second"],
+            "print_steps_vs_floor": measured["pipeline_all_cores_vs_floor_all"],
+            "print_steps_vs_direct": measured["pipeline_one_core_vs_direct"],
+            "print_steps_scaling": measured["pipeline_scaling"],
+            "print_floor_scaling": measured["floor_scaling"],
+        }
     return {
         "members": members,
         "rows_read": rows,
@@ -77,6 +93,7 @@ def bench_size(members: int, email_dir: Path) -> dict:
         "data_steps_seconds": round(record["wall_seconds"], 1),
         "peak_mib": record["peak_mib"],
         **render,
+        **printing,
         "letters_batched_vs_one_by_one": round(
             render["letter_pages_per_second"] / render["one_by_one_pages_per_second"], 1),
         "end_to_end_seconds": round(end_to_end(members, exports), 1) if members in E2E else None,
@@ -97,6 +114,11 @@ COLUMNS = [  # (heading, key, format)
     ("batched x", "letters_batched_vs_one_by_one", "{}"),
     ("print nl p/s", "print_newsletter_pages_per_second", "{}"),
     ("e-mails/s", "emails_per_second", "{:,}"),
+    ("print steps p/s", "print_steps_pages_per_second", "{}"),
+    ("x floor", "print_steps_vs_floor", "{}"),
+    ("1 core x direct", "print_steps_vs_direct", "{}"),
+    ("all vs 1 core", "print_steps_scaling", "{}"),
+    ("floor all vs 1", "print_floor_scaling", "{}"),
     ("end-to-end s", "end_to_end_seconds", "{}"),
 ]
 

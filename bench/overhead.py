@@ -9,7 +9,8 @@ warm process (fonts, templates and caches loaded by a first render) it times, pe
 - letters pipeline: `letters.render_batch` on the same batch (views, template, layout,
   anchors, writing), and what the shard adds around it (glyph check, hashing);
 - print newsletters, direct and through `newsletter._render_batch`;
-- preparation every shard repeats: `print_work` (letter pieces, newsletter contexts);
+- preparation done once for every shard: `plan_shares` (letter pieces, newsletter
+  contexts, dealing) in the `print_plan` step;
 - what the `letters` step adds after the shards: re-reading each PDF to count pages;
 - a cold process: the first render in a fresh interpreter (fonts, caches).
 
@@ -115,15 +116,15 @@ def main(out: str) -> None:
         ms["newsletter_html"] = _best(lambda: newsletter.print_job(
             prepared.edition, posted, 1), 2) / nl_pages * 1e3
 
-    from pipeline.defs.render.shards import print_work
-    seconds = _best(lambda: print_work(config, EDITION, plan, members, events, segments,
-                                       birthdays, anniversaries, holidays), 1)
+    from pipeline.defs.render.shards import plan_shares
+    seconds = _best(lambda: plan_shares(config, EDITION, plan, members, events, segments,
+                                        birthdays, anniversaries, holidays, 2), 1)
     all_pieces = len(pieces) + len(prepared.by_post)
     result = {
         "ms_per_page": {k: round(v, 2) for k, v in ms.items()},
         "ratio_to_floor": {k: round(v / ms["floor"], 2) for k, v in ms.items()},
-        "print_work_seconds_per_shard": round(seconds, 2),
-        "print_work_ms_per_piece": round(seconds / max(all_pieces, 1) * 1e3, 3),
+        "print_plan_seconds": round(seconds, 2),
+        "print_plan_ms_per_piece": round(seconds / max(all_pieces, 1) * 1e3, 3),
         "print_pieces": all_pieces,
         "cold_first_page_seconds": round(_cold_first_render(), 2),
     }

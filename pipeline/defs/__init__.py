@@ -16,7 +16,7 @@ from pipeline.defs.contact.assets import contact_plan
 from pipeline.defs.deliver.assets import edition, mailing_house
 from pipeline.defs.render.assets import letters, monthly_report, newsletters
 from pipeline.defs.render.proofs import proofs
-from pipeline.defs.render.shards import SHARD_ASSETS
+from pipeline.defs.render.shards import SHARD_ASSETS, print_plan
 from pipeline.defs.ingest.assets import STAGED_ASSETS, warehouse, warehouse_marts
 from pipeline.defs.segments.assets import agg_monthly_activity, churn_risk, segments
 from pipeline.defs.resources import ClubPressSettings, ParquetIOManager
@@ -38,6 +38,7 @@ ASSETS = [
     contact_plan,
     warehouse_marts,
     monthly_report,
+    print_plan,
     *SHARD_ASSETS,
     newsletters,
     letters,

@@ -36,9 +36,10 @@ from pipeline.lib.calendar import festival_key
 from pipeline.lib.contact import safe_part
 from pipeline.lib.edition import first_day_of
 from pipeline.lib.glyphs import LETTER_FONTS, missing_glyphs
-from pipeline.lib.pdf import Rendered, RenderError, css, render_pdf
+from pipeline.lib.pdf import Rendered, RenderError, css, join_pdfs, page_count, render_pdf
 from pipeline.lib.privacy import spreadsheet_safe
 from pipeline.lib.progress import rate, report
+from pipeline.lib.shards import slice_file
 from pipeline.lib.templating import render
 
 # The letter fonts, in CSS order; zh-TW letters put the Traditional face first.
@@ -364,11 +365,18 @@ class Batch:
     folder: str
     number: int
     pieces: pd.DataFrame
+    slice: int = 1  # a slice of the batch's pieces, rendered on its own (shards.split)
+    slices: int = 1
 
     @property
     def path(self) -> str:
         """Relative to letters/: birthday/batch-001.pdf."""
         return f"{self.folder}/batch-{self.number:03d}.pdf"
+
+    @property
+    def file(self) -> str:
+        """Where this batch (or slice of one) is rendered, relative to letters/."""
+        return slice_file(self.path, self.slice, self.slices)
 
 
 def batches(pieces: pd.DataFrame, batch_size: int) -> list[Batch]:
@@ -487,15 +495,43 @@ def render_batches(
     for batch in selected:
         started = time.perf_counter()
         rendered, firsts, counts = render_batch(batch, config, edition)
-        target = letters_dir / batch.path
+        target = letters_dir / batch.file
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(rendered.pdf)
         sha256 = hashlib.sha256(rendered.pdf).hexdigest()
-        parts.append(_manifest_rows(batch, firsts, counts, sha256))
-        report("letters", f"{batch.path}: {len(batch.pieces):,} pieces, "
+        parts.append(_manifest_rows(batch, firsts, counts, sha256).assign(slice=batch.slice))
+        report("letters", f"{batch.file}: {len(batch.pieces):,} pieces, "
                           + rate(rendered.pages, time.perf_counter() - started, "pages"))
-    empty = pd.DataFrame({c: pd.Series(dtype="object") for c in MANIFEST_COLUMNS})
-    return pd.concat(parts, ignore_index=True)[list(MANIFEST_COLUMNS)] if parts else empty
+    columns = [*MANIFEST_COLUMNS, "slice"]
+    empty = pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+    return pd.concat(parts, ignore_index=True)[columns] if parts else empty
+
+
+def join_slices(manifest: pd.DataFrame, letters_dir: Path) -> pd.DataFrame:
+    """Batches rendered as slices (by several shards): each batch's slice files joined in
+    order into its batch file (`pdf.join_pdfs`) and removed; the manifest rows' first
+    pages moved on by the pages of the slices before theirs, and `batch_sha256` that of
+    the joined file. Rows of whole batches are returned as they are."""
+    if manifest.empty or "slice" not in manifest or (manifest["slice"].astype(int) == 1).all():
+        return manifest.drop(columns="slice", errors="ignore")
+    joined = manifest.assign(slice=manifest["slice"].astype(int),
+                             first_page=manifest["first_page"].astype(int))
+    for batch, rows in joined.groupby("batch", sort=True):
+        if (letters_dir / str(batch)).exists():
+            continue  # rendered whole
+        numbers = sorted(rows["slice"].unique())
+        files = [letters_dir / slice_file(str(batch), n, len(numbers)) for n in numbers]
+        documents = [f.read_bytes() for f in files]
+        pdf = join_pdfs(documents)
+        (letters_dir / str(batch)).write_bytes(pdf)
+        offset = 0
+        for number, path in zip(numbers, files):
+            mine = rows.index[rows["slice"] == number]
+            joined.loc[mine, "first_page"] += offset
+            offset += page_count(path)
+            path.unlink()
+        joined.loc[rows.index, "batch_sha256"] = hashlib.sha256(pdf).hexdigest()
+    return joined.drop(columns="slice")
 
 
 def finish_letters(

@@ -56,8 +56,9 @@ from pipeline.config import ClubConfig
 from pipeline.lib import i18n
 from pipeline.lib.contact import safe_part
 from pipeline.lib.edition import first_day_of, first_of_next_month
-from pipeline.lib.pdf import Rendered, render_pdf
+from pipeline.lib.pdf import Rendered, join_pdfs, render_pdf
 from pipeline.lib.progress import rate, report
+from pipeline.lib.shards import slice_file
 from pipeline.lib.templating import environment
 from pipeline.settings import PATHS
 
@@ -371,10 +372,22 @@ class NewsletterEdition:
         self.config = config
         self.start = first_day_of(edition)
         self.parts = parts
+        self._load_templates()
+
+    def _load_templates(self) -> None:
         env = environment()
         self.text_template = env.get_template(f"{FOLDER}/email.txt.j2")
         self.body_template = env.get_template(f"{FOLDER}/body.html.j2")
         self.print_template = env.get_template(f"{FOLDER}/print.html.j2")
+
+    def __getstate__(self) -> dict:
+        """Pickled (the print plan hands it to the render shards) without the compiled
+        templates, which the receiving process takes from its own environment."""
+        return {k: v for k, v in self.__dict__.items() if not k.endswith("_template")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._load_templates()
 
     @classmethod
     def build(cls, holidays: pd.DataFrame, events: pd.DataFrame, config: ClubConfig,
@@ -630,20 +643,51 @@ def write_print(edition: NewsletterEdition, members: Sequence[MemberContext], ou
                 workers: int | None = None, numbers: Sequence[int] | None = None
                 ) -> dict[str, int]:
     """newsletters/print/batch-NNN.pdf: postcode order, at most batch_size pieces each.
-    `numbers` (1-based) renders only those batches, as a render shard does."""
+    `numbers` (1-based) renders only those batches."""
     batches = print_batches(edition, members)
     chosen = list(numbers) if numbers is not None else list(range(1, len(batches) + 1))
-    jobs = [print_job(edition, batches[n - 1], n) for n in chosen]
+    return write_print_batches(edition, [(n, 1, 1, batches[n - 1]) for n in chosen], out_dir,
+                               len(batches), workers)
+
+
+def write_print_batches(edition: NewsletterEdition,
+                        slices: Sequence[tuple[int, int, int, Sequence[MemberContext]]],
+                        out_dir: Path, total: int, workers: int | None = None
+                        ) -> dict[str, int]:
+    """Print batches, or slices of them, as the print plan hands a render shard its
+    share: for each (batch number of `total`, slice, slices, pieces) the file
+    newsletters/print/batch-NNN.pdf, or batch-NNN.slice-KK.pdf when the batch is cut
+    into slices (`join_print_slices` joins them). `batches` counts whole batches and
+    first slices, so the shards' counts add up to the edition's batches."""
+    jobs = [print_job(edition, members, number) for number, _, _, members in slices]
     if jobs:
         (out_dir / "newsletters" / "print").mkdir(parents=True, exist_ok=True)
     pages, started = 0, time.perf_counter()
-    for number, rendered in zip(chosen, render_batches(jobs, workers)):
-        (out_dir / print_path(number)).write_bytes(rendered.pdf)
+    for (number, part, parts, _), rendered in zip(slices, render_batches(jobs, workers)):
+        (out_dir / slice_file(print_path(number), part, parts)).write_bytes(rendered.pdf)
         pages += rendered.pages
-        report("newsletter", f"print batch {number}/{len(batches)}: "
+        report("newsletter", f"print batch {number}/{total}"
+               + (f" slice {part}/{parts}" if parts > 1 else "") + ": "
                + rate(pages, time.perf_counter() - started, "pages"))
-    pieces = sum(len(batches[n - 1]) for n in chosen)
-    return {"print_pieces": pieces, "print_pages": pages, "batches": len(jobs)}
+    return {"print_pieces": sum(len(members) for *_, members in slices), "print_pages": pages,
+            "batches": sum(part == 1 for _, part, _, _ in slices)}
+
+
+def join_print_slices(out_dir: Path, duplex: bool) -> int:
+    """newsletters/print/batch-NNN.pdf from its slice files (removed), for every batch
+    rendered in slices below `out_dir`; the number of batches joined. In duplex every
+    piece starts on a front page, as in one document: a slice ending on a front page is
+    followed by a blank back page."""
+    folder = out_dir / "newsletters" / "print"
+    sliced: dict[str, list[Path]] = {}
+    for path in sorted(folder.glob("batch-*.slice-*.pdf")):
+        sliced.setdefault(path.name.split(".slice-")[0] + ".pdf", []).append(path)
+    for name, paths in sliced.items():
+        (folder / name).write_bytes(join_pdfs([p.read_bytes() for p in paths],
+                                              pad_to_even=duplex))
+        for path in paths:
+            path.unlink()
+    return len(sliced)
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,15 @@
 - Loud: every WeasyPrint warning (a missing image, an unknown CSS property, a refused
   URL) becomes a `RenderError` instead of a silently degraded document.
 - Fast: one `FontConfiguration` and one image cache per process; many pieces are
-  rendered as one document (`render_batch`), which is many times faster per page.
+  rendered as one document (`render_batch`), which is many times faster per page. A
+  batch too big for one process is laid out in parts on several and joined
+  (`join_pdfs`, qpdf through pikepdf: pages copied as they are, nothing laid out again).
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import logging
 import mimetypes
 from collections.abc import Callable
@@ -22,6 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+import pikepdf
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
@@ -141,3 +146,80 @@ def render_pdf(
 
 def css(text: str) -> CSS:
     return CSS(string=text, font_config=font_config(), url_fetcher=fetcher())
+
+
+def join_pdfs(documents: list[bytes], pad_to_even: bool = False) -> bytes:
+    """The pages of `documents` (WeasyPrint PDFs, parts of one batch) in one PDF, each
+    page as it was laid out: its content, fonts and images are copied, not redrawn.
+
+    WeasyPrint tags a font subset after the font file alone, so the parts carry
+    different subsets of one font under the same name; each subset is renamed after a
+    hash of its own bytes, which a printer's font cache can tell apart. The result
+    depends only on the parts' bytes (fixed identifier, the first part's metadata).
+    `pad_to_even` follows every part but the last that has an odd number of pages with a
+    blank page of its last page's size (duplex: the next part starts on a front page).
+    """
+    if len(documents) == 1:
+        return documents[0]
+    with pikepdf.new() as joined:
+        sources = [pikepdf.open(io.BytesIO(data)) for data in documents]
+        try:
+            for number, source in enumerate(sources, start=1):
+                joined.pages.extend(source.pages)
+                if pad_to_even and number < len(sources) and len(source.pages) % 2:
+                    box = source.pages[-1].mediabox
+                    joined.add_blank_page(page_size=(float(box[2]) - float(box[0]),
+                                                     float(box[3]) - float(box[1])))
+            first = sources[0]
+            joined.docinfo = joined.copy_foreign(first.make_indirect(first.docinfo))
+            for key in ("/Lang", "/ViewerPreferences", "/MarkInfo"):
+                if key in first.Root:
+                    joined.Root[key] = joined.copy_foreign(first.make_indirect(first.Root[key]))
+            _name_subsets_by_content(joined)
+            buffer = io.BytesIO()
+            joined.save(buffer, deterministic_id=True, compress_streams=True,
+                        object_stream_mode=pikepdf.ObjectStreamMode.generate)
+        finally:
+            for source in sources:
+                source.close()
+    return buffer.getvalue()
+
+
+_SUBSET_TAG = 6  # letters before the "+" of a subset font's name
+
+
+def _subset_tag(data: bytes) -> str:
+    digest = hashlib.sha256(data).digest()
+    return "".join(chr(ord("A") + b % 26) for b in digest[:_SUBSET_TAG])
+
+
+def _renamed(name: pikepdf.Name, tag: str) -> pikepdf.Name:
+    text = str(name)[1:]
+    if len(text) > _SUBSET_TAG and text[_SUBSET_TAG] == "+":
+        text = text[_SUBSET_TAG + 1:]
+    return pikepdf.Name("/" + tag + "+" + text)
+
+
+def _name_subsets_by_content(document: pikepdf.Pdf) -> None:
+    """Rename every embedded font subset after the SHA-256 of its font program."""
+    for font in document.objects:
+        if not isinstance(font, pikepdf.Dictionary) or font.get("/Type") != "/Font":
+            continue
+        if font.get("/Subtype") != "/Type0":
+            continue
+        for descendant in font.get("/DescendantFonts", []):
+            descriptor = descendant.get("/FontDescriptor")
+            program = next((descriptor[k] for k in ("/FontFile2", "/FontFile3", "/FontFile")
+                            if descriptor is not None and k in descriptor), None)
+            if program is None:
+                continue
+            tag = _subset_tag(program.read_raw_bytes())
+            descendant.BaseFont = _renamed(descendant.BaseFont, tag)
+            descriptor.FontName = _renamed(descriptor.FontName, tag)
+            font.BaseFont = _renamed(font.BaseFont, tag)
+
+
+def page_count(path: Path) -> int:
+    """Pages of a PDF file, from its page tree (qpdf reads no content)."""
+    with pikepdf.open(path) as document:
+        return len(document.pages)

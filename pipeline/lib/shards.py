@@ -3,8 +3,11 @@
 Every print batch (greeting letters of each kind, print newsletters) is a job with a
 weight (its pieces times what a piece of that kind costs to lay out). `assign` deals
 the jobs to `count` shards, heaviest first, each to the least loaded shard, so the
-shards finish close together; it depends only on the jobs, so every shard (in its own
-process, pod or worker) computes the same split without talking to the others.
+shards finish close together. A few big batches cannot be dealt evenly (an edition of
+1,500 members has two newsletter batches and two letter folders), so `split` first cuts
+each batch into slices of about equal weight, about SLICES_PER_SHARD per shard and never
+under MIN_SLICE_PIECES pieces (a document has a fixed cost: its fonts are subset and
+written once); the slices of a batch are joined into its file after the shards.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from dataclasses import dataclass
 # Layout cost of one piece relative to a one-page greeting letter (measured: a print
 # newsletter is two to three pages with tables).
 PIECE_COST = {"letters": 1, "newsletters": 3}
+SLICES_PER_SHARD = 4
+MIN_SLICE_PIECES = 100
 
 
 @dataclass(frozen=True, order=True)
@@ -21,10 +26,35 @@ class Job:
     part: str  # "letters" or "newsletters"
     key: str  # the batch's path within its part, e.g. "birthday/batch-001.pdf"
     pieces: int
+    first: int = 0  # the slice's first piece within its batch (0-based)
+    slice: int = 1  # 1-based, of `slices`
+    slices: int = 1
 
     @property
     def weight(self) -> int:
         return self.pieces * PIECE_COST[self.part]
+
+
+def split(jobs: list[Job], count: int) -> list[Job]:
+    """Each batch as slices of consecutive pieces, of about equal weight, so that `count`
+    shards get about SLICES_PER_SHARD slices each; no slice has fewer than
+    MIN_SLICE_PIECES pieces unless its batch has, and one shard needs no slices."""
+    if count <= 1:
+        return list(jobs)
+    unit = sum(j.weight for j in jobs) / (count * SLICES_PER_SHARD) or 1
+    result = []
+    for job in jobs:
+        slices = max(1, min(round(job.weight / unit), job.pieces // MIN_SLICE_PIECES))
+        bounds = [job.pieces * i // slices for i in range(slices + 1)]
+        result += [Job(job.part, job.key, end - start, start, number, slices)
+                   for number, (start, end) in enumerate(zip(bounds, bounds[1:]), start=1)]
+    return result
+
+
+def slice_file(path: str, slice_: int, slices: int) -> str:
+    """Where a slice of batch `path` is rendered: the batch's own path when it is whole,
+    else batch-001.slice-02.pdf beside it."""
+    return path if slices == 1 else f"{path.removesuffix('.pdf')}.slice-{slice_:02d}.pdf"
 
 
 def assign(jobs: list[Job], count: int) -> list[list[Job]]:

@@ -432,3 +432,42 @@ def test_letter_folder(kind, folder):
 )
 def test_chinese_numerals(number, words):
     assert letters.chinese_numeral(number) == words
+
+
+def _sliced(pieces: pd.DataFrame, config, cuts: list[int], folder) -> tuple[bytes, pd.DataFrame]:
+    """A batch rendered as slices (as render shards do) and joined; its file and manifest."""
+    bounds = [0, *cuts, len(pieces)]
+    parts = [letters.Batch("birthday", 1, pieces.iloc[a:b].reset_index(drop=True), n, len(cuts) + 1)
+             for n, (a, b) in enumerate(zip(bounds, bounds[1:]), start=1)]
+    rows = letters.render_batches(parts[::-1], config, EDITION, folder)  # any order
+    manifest = letters.join_slices(rows, folder)
+    return (folder / "birthday" / "batch-001.pdf").read_bytes(), manifest
+
+
+@pytest.mark.parametrize("print_settings", [{}, {"paper": "A5", "duplex": True}],
+                         ids=["A4", "A5-duplex"])
+def test_a_batch_laid_out_in_slices_prints_exactly_as_one_document(tmp_path, print_settings):
+    """Render shards may each lay out a slice of one batch: the joined file shows the
+    same pages, pixel for pixel at 100 dpi, with the same text, every font embedded and
+    each font subset under a name of its own; the manifest points at the same pages."""
+    from tests.pages import differing_pixels, fonts, page_texts
+
+    config = _config(batch_size=50, **print_settings)
+    pieces = next(b.pieces for b in letters.batches(_pieces(), 50) if b.folder == "birthday")
+    whole_rows = letters.render_batches([letters.Batch("birthday", 1, pieces)], config, EDITION,
+                                        tmp_path / "whole")
+    whole = (tmp_path / "whole" / "birthday" / "batch-001.pdf").read_bytes()
+    joined, manifest = _sliced(pieces, config, [3, 5], tmp_path / "sliced")
+    assert differing_pixels(whole, joined) == [0] * len(page_texts(whole))
+    assert page_texts(joined) == page_texts(whole)
+    used = fonts(joined)
+    assert used and all(embedded for _, embedded in used)
+    assert len({name for name, _ in used}) == len(used)  # one name per distinct subset
+    columns = ["piece_id", "first_page", "page_count"]
+    in_order = [m[columns].astype(int, errors="ignore").sort_values("first_page")
+                .reset_index(drop=True).astype(str) for m in (manifest, whole_rows)]
+    assert in_order[0].equals(in_order[1])
+    assert set(manifest["batch_sha256"]) == {hashlib.sha256(joined).hexdigest()}
+    assert sorted(p.name for p in (tmp_path / "sliced" / "birthday").iterdir()) == ["batch-001.pdf"]
+    again, _ = _sliced(pieces, config, [3, 5], tmp_path / "again")
+    assert again == joined  # byte-identical reruns

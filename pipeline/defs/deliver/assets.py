@@ -18,6 +18,7 @@ import pandas as pd
 from pipeline.defs.marts import MARTS
 from pipeline.defs.partitions import editions
 from pipeline.defs.render.assets import RENDER_PARTS, fresh_dir
+from pipeline.defs.render.shards import PLAN_PART
 from pipeline.defs.resources import SUMMARY_ONLY, ClubPressSettings
 from pipeline.lib import changes as edition_changes
 from pipeline.lib.delivery import check, write_archive
@@ -162,6 +163,7 @@ def edition(
     publish(build, final, private=settings.club.output.private)
     for shard in settings.render_dir(month, "-").parent.glob("shard-*"):
         shutil.rmtree(shard)  # gathered into letters/ and newsletters/ above
+    shutil.rmtree(settings.render_dir(month, PLAN_PART), ignore_errors=True)
     _remove_empty(settings.render_dir(month, "-").parent)
     report("edition", f"{final} in {time.perf_counter() - started:.1f} s")
     return dg.MaterializeResult(metadata={"path": str(final)})

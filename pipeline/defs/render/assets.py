@@ -10,7 +10,6 @@ from pathlib import Path
 
 import dagster as dg
 import pandas as pd
-from pypdf import PdfReader
 
 from pipeline.defs.partitions import editions
 from pipeline.defs.render.shards import SHARD_NAMES, gather, shard_dir
@@ -18,8 +17,9 @@ from pipeline.defs.resources import SUMMARY_ONLY, ClubPressSettings
 from pipeline.lib.edition import Edition
 from pipeline.lib.glyphs import LETTER_FONTS, missing_glyphs
 from pipeline.lib.ingest import Staged
-from pipeline.lib.letters import MANIFEST_COLUMNS, finish_letters
-from pipeline.lib.newsletter import prepare, write_email_timed
+from pipeline.lib.letters import MANIFEST_COLUMNS, finish_letters, join_slices
+from pipeline.lib.pdf import page_count
+from pipeline.lib.newsletter import join_print_slices, prepare, write_email_timed
 from pipeline.lib.progress import report
 from pipeline.lib.report import build_report_context, render_report
 from pipeline.lib.schema import TABLES
@@ -105,6 +105,7 @@ def newsletters(context: dg.AssetExecutionContext, settings: ClubPressSettings,
     written = write_email_timed(prepared, folder.parent)
     for index in range(1, len(SHARD_NAMES) + 1):
         gather(shard_dir(settings, edition, index) / "newsletters", folder)
+    join_print_slices(folder.parent, settings.club.print.duplex)
     printed = {k: sum(int(s["newsletters"][k]) for s in shards.values())
                for k in ("print_pieces", "print_pages", "batches")}
     counts = {"html": written, "text": written, **printed, "skipped": prepared.skipped}
@@ -146,7 +147,7 @@ def pages_against_pdfs(manifest: pd.DataFrame, folder: Path) -> dict[str, int]:
         firsts, counts = rows["first_page"].astype(int), rows["page_count"].astype(int)
         chained = (firsts.iloc[0] == 1 and (firsts.iloc[1:].to_numpy()
                    == (firsts + counts).iloc[:-1].to_numpy()).all())
-        pages = len(PdfReader(folder / str(batch)).pages)
+        pages = page_count(folder / str(batch))
         wrong += int(not chained or int(counts.sum()) != pages)
     return {"batches": int(manifest["batch"].nunique()), "batches_wrong": wrong}
 
@@ -175,9 +176,9 @@ def letters(context: dg.AssetExecutionContext, settings: ClubPressSettings,
     folder = fresh_dir(settings, edition, "letters")
     for index in range(1, len(SHARD_NAMES) + 1):
         gather(shard_dir(settings, edition, index) / "letters", folder)
-    parts = [pd.DataFrame.from_records(s["letters"], columns=list(MANIFEST_COLUMNS))
-             for s in shards.values()]
-    manifest = finish_letters(parts, settings.club, edition.month, folder)
+    rows = pd.DataFrame.from_records([r for s in shards.values() for r in s["letters"]],
+                                     columns=[*MANIFEST_COLUMNS, "slice"])
+    manifest = finish_letters([join_slices(rows, folder)], settings.club, edition.month, folder)
     pages = int(manifest["page_count"].astype(int).sum()) if not manifest.empty else 0
     report("letters", f"{len(manifest):,} letters, {pages:,} pages gathered in "
            f"{time.perf_counter() - started:.1f} s")

@@ -1,20 +1,23 @@
-"""Render shards: the print batches of an edition, rendered by independent steps.
+"""Render shards: the print batches of an edition, planned once and rendered by independent steps.
 
 Page layout is the slow part of an edition and runs in Python, so it scales only across
-processes. The print batches (greeting letters of every kind and the print newsletters)
-are dealt to `RENDER_SHARDS` shard assets (`pipeline.lib.shards.assign`); Dagster's
-multiprocess executor runs them side by side (one process per core), and Kubernetes or
-Celery executors one pod or worker each. A shard writes its PDFs to its own work folder
-`out/.work/render/<edition>/shard-N/` and returns what it rendered; the `letters` and
-`newsletters` steps gather the files and write the manifest. Shards share nothing but
-the inputs and the out folder, so they may run on different machines when `out` is a
-shared volume.
+processes. `print_plan` prepares the edition's print batches once (greeting letters of
+every kind and the print newsletters, checked for repeated ids and missing glyphs), deals
+them to `RENDER_SHARDS` shares (`pipeline.lib.shards.assign`) and writes each share to a
+file of its own; each `print_shard_N_of_M` step reads only its share and renders it.
+Dagster's multiprocess executor runs the shards side by side (one process per core), and
+Kubernetes or Celery executors one pod or worker each. A shard writes its PDFs to its own
+work folder `out/.work/render/<edition>/shard-N/` and returns what it rendered; the
+`letters` and `newsletters` steps gather the files and write the manifest. Shards share
+nothing but the plan's files and the out folder, so they may run on different machines
+when `out` is a shared volume.
 
 The number of shards is part of the asset graph, so it must be the same wherever the
 definitions load: `CLUBPRESS_RENDER_SHARDS` (default 2, this machine's cores).
 """
 
 import os
+import pickle
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,9 +33,10 @@ from pipeline.lib import newsletter as newsletter_lib
 from pipeline.lib.edition import Edition
 from pipeline.lib.ingest import Staged
 from pipeline.lib.progress import report
-from pipeline.lib.shards import Job, assign
+from pipeline.lib.shards import Job, assign, split
 
 RENDER_SHARDS = int(os.environ.get("CLUBPRESS_RENDER_SHARDS", "2"))
+PLAN_PART = "print-plan"  # render_dir part holding one file per share
 
 
 def shard_name(index: int, count: int = RENDER_SHARDS) -> str:
@@ -43,31 +47,90 @@ SHARD_NAMES = [shard_name(i) for i in range(1, RENDER_SHARDS + 1)]
 
 
 @dataclass(frozen=True)
-class PrintWork:
-    """Every print batch of the edition: letter batches by path, newsletter post pieces."""
+class Share:
+    """What one shard renders: its letter batches (or slices of them), and its newsletter
+    slices as (batch number, slice, slices, pieces) of `newsletter_total` batches, with
+    the shared parts they are set with."""
 
-    letter_batches: dict[str, letter_lib.Batch]
-    newsletters: newsletter_lib.Prepared
-    newsletter_batches: list[list]
-
-    def jobs(self) -> list[Job]:
-        return [
-            *(Job("letters", path, len(b.pieces)) for path, b in self.letter_batches.items()),
-            *(Job("newsletters", newsletter_lib.print_path(n), len(members))
-              for n, members in enumerate(self.newsletter_batches, start=1)),
-        ]
+    letter_batches: list[letter_lib.Batch]
+    newsletters: newsletter_lib.NewsletterEdition
+    newsletter_slices: list[tuple[int, int, int, list]]
+    newsletter_total: int
 
 
-def print_work(config: ClubConfig, edition: str, plan: pd.DataFrame,
-               members: pd.DataFrame, events: pd.DataFrame, segments: pd.DataFrame,
-               birthdays: pd.DataFrame, anniversaries: pd.DataFrame,
-               holidays: pd.DataFrame) -> PrintWork:
+def plan_shares(config: ClubConfig, edition: str, plan: pd.DataFrame,
+                members: pd.DataFrame, events: pd.DataFrame, segments: pd.DataFrame,
+                birthdays: pd.DataFrame, anniversaries: pd.DataFrame,
+                holidays: pd.DataFrame, count: int) -> list[Share]:
+    """Every print batch of the edition, prepared once, cut into slices and dealt to
+    `count` shares (`pipeline.lib.shards`). Raises ValueError / RenderError (naming the
+    piece) before anything is laid out when a letter piece id repeats or a name or
+    address has a character no font can print."""
     pieces = letter_lib.letter_pieces(plan, members, birthdays, anniversaries, holidays, edition)
+    letter_lib.check_pieces(pieces)
     letter_batches = {b.path: b for b in letter_lib.batches(pieces, config.print.batch_size)}
     prepared = newsletter_lib.prepare(plan, members, segments, birthdays, holidays, events,
                                       config, edition)
-    return PrintWork(letter_batches, prepared,
-                     newsletter_lib.print_batches(prepared.edition, prepared.by_post))
+    printed = newsletter_lib.print_batches(prepared.edition, prepared.by_post)
+    jobs = [*(Job("letters", path, len(b.pieces)) for path, b in letter_batches.items()),
+            *(Job("newsletters", newsletter_lib.print_path(n), len(batch))
+              for n, batch in enumerate(printed, start=1))]
+    shares = []
+    for mine in assign(split(jobs, count), count):
+        letter_slices, newsletter_slices = [], []
+        for job in mine:
+            end = job.first + job.pieces
+            if job.part == "letters":
+                whole = letter_batches[job.key]
+                letter_slices.append(letter_lib.Batch(
+                    whole.folder, whole.number,
+                    whole.pieces.iloc[job.first:end].reset_index(drop=True),
+                    job.slice, job.slices))
+            else:
+                number = int(job.key[-7:-4])
+                newsletter_slices.append((number, job.slice, job.slices,
+                                          printed[number - 1][job.first:end]))
+        shares.append(Share(letter_slices, prepared.edition, newsletter_slices, len(printed)))
+    return shares
+
+
+def share_file(settings: ClubPressSettings, edition: Edition, index: int) -> Path:
+    return settings.render_dir(edition.month, PLAN_PART) / f"share-{index}.pickle"
+
+
+@dg.asset(
+    partitions_def=editions,
+    group_name="render",
+    description="The edition's print batches (greeting letters and print newsletters), "
+    "prepared and checked once and dealt to the render shards, one file per shard.",
+)
+def print_plan(context: dg.AssetExecutionContext, settings: ClubPressSettings,
+               contact_plan: pd.DataFrame, stg_members: Staged, stg_events: Staged,
+               segments: pd.DataFrame, upcoming_birthdays: pd.DataFrame,
+               anniversaries: pd.DataFrame, holidays: pd.DataFrame) -> dict:
+    edition = settings.edition(context)
+    shares = plan_shares(settings.club, edition.month, contact_plan, stg_members.frame,
+                         stg_events.frame, segments, upcoming_birthdays, anniversaries,
+                         holidays, RENDER_SHARDS)
+    folder = settings.render_dir(edition.month, PLAN_PART)
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    summary = []
+    for index, share in enumerate(shares, start=1):
+        # Our own work file, read back only by this run's shard steps.
+        share_file(settings, edition, index).write_bytes(
+            pickle.dumps(share, protocol=pickle.HIGHEST_PROTOCOL))
+        summary.append({
+            "letter_slices": len(share.letter_batches),
+            "letter_pieces": sum(len(b.pieces) for b in share.letter_batches),
+            "newsletter_slices": len(share.newsletter_slices),
+            "newsletter_pieces": sum(len(s[3]) for s in share.newsletter_slices),
+        })
+    report("render", "print plan: " + "; ".join(
+        f"shard {i}: {s['letter_pieces']:,} letters, {s['newsletter_pieces']:,} newsletters"
+        for i, s in enumerate(summary, start=1)))
+    return {"shares": summary}
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
@@ -79,38 +142,38 @@ def shard_dir(settings: ClubPressSettings, edition: Edition, index: int) -> Path
     return settings.render_dir(edition.month, f"shard-{index}")
 
 
+def render_share(share: Share, config: ClubConfig, edition: str, folder: Path) -> dict:
+    """Render one share into `folder` (letters/..., newsletters/print/...); the letters'
+    manifest rows and the newsletter counts."""
+    manifest = letter_lib.render_batches(share.letter_batches, config, edition,
+                                         folder / "letters")
+    printed = newsletter_lib.write_print_batches(share.newsletters, share.newsletter_slices,
+                                                 folder, share.newsletter_total, workers=1)
+    return {"letters": manifest, "newsletters": printed}
+
+
 def build_shard(index: int, count: int) -> dg.AssetsDefinition:
     @dg.asset(
         name=shard_name(index, count),
         partitions_def=editions,
         group_name="render",
-        description=f"Print batches, share {index} of {count}: greeting letters and print "
-        "newsletters, rendered to this shard's work folder.",
+        deps=[print_plan],
+        description=f"Print batches, share {index} of {count} of the print plan: greeting "
+        "letters and print newsletters, rendered to this shard's work folder.",
     )
-    def _shard(context: dg.AssetExecutionContext, settings: ClubPressSettings,
-               contact_plan: pd.DataFrame, stg_members: Staged, stg_events: Staged,
-               segments: pd.DataFrame, upcoming_birthdays: pd.DataFrame,
-               anniversaries: pd.DataFrame, holidays: pd.DataFrame) -> dict:
+    def _shard(context: dg.AssetExecutionContext, settings: ClubPressSettings) -> dict:
         edition = settings.edition(context)
         folder = shard_dir(settings, edition, index)
         if folder.exists():
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
-        work = print_work(settings.club, edition.month, contact_plan,
-                          stg_members.frame, stg_events.frame, segments, upcoming_birthdays,
-                          anniversaries, holidays)
-        mine = assign(work.jobs(), count)[index - 1]
-        chosen = [work.letter_batches[j.key] for j in mine if j.part == "letters"]
-        if chosen:
-            letter_lib.check_pieces(pd.concat([b.pieces for b in chosen], ignore_index=True))
-        manifest = letter_lib.render_batches(chosen, settings.club, edition.month,
-                                             folder / "letters")
-        numbers = [int(j.key[-7:-4]) for j in mine if j.part == "newsletters"]
-        printed = newsletter_lib.write_print(work.newsletters.edition, work.newsletters.by_post,
-                                             folder, workers=1, numbers=numbers)
+        share = pickle.loads(share_file(settings, edition, index).read_bytes())
+        done = render_share(share, settings.club, edition.month, folder)
+        manifest, printed = done["letters"], done["newsletters"]
         pages = int(manifest["page_count"].sum()) if len(manifest) else 0
-        report("render", f"shard {index}/{count}: {len(chosen)} letter batches ({pages:,} "
-               f"pages), {printed['batches']} newsletter batches ({printed['print_pages']:,} pages)")
+        report("render", f"shard {index}/{count}: {len(share.letter_batches)} letter batches "
+               f"({pages:,} pages), {printed['batches']} newsletter batches "
+               f"({printed['print_pages']:,} pages)")
         return {"letters": _records(manifest), "newsletters": printed}
 
     return _shard
