@@ -79,7 +79,7 @@ def bench_size(members: int, email_dir: Path) -> dict:
         printing = {
             "print_steps_pages_per_second": measured["pipeline_all_cores"]["pages_per_second"],
             "print_steps_vs_floor": measured["pipeline_all_cores_vs_floor_all"],
-            "print_steps_vs_direct": measured["pipeline_one_core_vs_direct"],
+            "print_steps_vs_direct": measured["print_steps_one_core_vs_direct"],
             "print_steps_scaling": measured["pipeline_scaling"],
             "print_floor_scaling": measured["floor_scaling"],
         }

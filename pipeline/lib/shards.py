@@ -12,12 +12,15 @@ written once); the slices of a batch are joined into its file after the shards.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 # Layout cost of one piece relative to a one-page greeting letter (measured: a print
 # newsletter is two to three pages with tables).
 PIECE_COST = {"letters": 1, "newsletters": 3}
-SLICES_PER_SHARD = 4
+# Each slice embeds its own subsets of the fonts (about 1 MB for a newsletter batch), so
+# a batch is cut only as far as evening out the shards needs.
+SLICES_PER_SHARD = 2
 MIN_SLICE_PIECES = 100
 
 
@@ -44,7 +47,7 @@ def split(jobs: list[Job], count: int) -> list[Job]:
     unit = sum(j.weight for j in jobs) / (count * SLICES_PER_SHARD) or 1
     result = []
     for job in jobs:
-        slices = max(1, min(round(job.weight / unit), job.pieces // MIN_SLICE_PIECES))
+        slices = max(1, min(math.ceil(job.weight / unit), job.pieces // MIN_SLICE_PIECES))
         bounds = [job.pieces * i // slices for i in range(slices + 1)]
         result += [Job(job.part, job.key, end - start, start, number, slices)
                    for number, (start, end) in enumerate(zip(bounds, bounds[1:]), start=1)]
