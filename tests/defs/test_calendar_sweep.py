@@ -14,6 +14,7 @@ so that every month prints birthday letters; the rest of the sample stays as gen
 from __future__ import annotations
 
 import csv
+import shutil
 import json
 from datetime import date
 from pathlib import Path
@@ -143,3 +144,72 @@ def test_every_edition_month_completes_and_sends_what_it_should(sample, club, mo
     assert f"{int(month[:4])}年{int(month[5:])}月刊" in cover
     assert (edition / "proofs" / "proofs.pdf").stat().st_size > 0
     assert (edition / "delivery" / f"mailing-house-{month}.zip").is_file()
+
+
+# --------------------------------------------------------------------------- empty inputs
+
+
+def _rewrite_members(members_csv: Path, changes: dict[str, str]) -> None:
+    with members_csv.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    header, body = rows[0], rows[1:]
+    for row in body:
+        for column, value in changes.items():
+            if len(row) == len(header):  # the sample's malformed rows stay as they are
+                row[header.index(column)] = value
+    with members_csv.open("w", encoding="utf-8-sig", newline="") as handle:
+        csv.writer(handle).writerows([header, *body])
+
+
+# name: (edition, cut-off, export files removed, files cut to their header, members changes)
+EMPTY_INPUTS = {
+    # January 2027: no festival; no transactions, complaints, contacts or events file;
+    # nobody may be written to by post (no letters, no printed newsletter).
+    "members-only-nobody-by-post": ("2027-01", date(2026, 12, 6),
+                                    ("transactions", "complaints", "contacts", "events"), (),
+                                    {"同意邮寄": "否"}),
+    # October 2026 (重阳节): every other export header-only; no e-mail address, no birth,
+    # join or move-in date (no birthday, no anniversary, no e-mail newsletter).
+    "header-only-nobody-by-email": ("2026-10", date(2026, 9, 20), (),
+                                    ("transactions", "complaints", "contacts", "events"),
+                                    {"邮箱": "", "出生日期": "", "入会日期": "", "入住日期": ""}),
+}
+
+
+@pytest.mark.parametrize("name", list(EMPTY_INPUTS))
+def test_an_edition_completes_with_empty_inputs_of_every_kind(sample, tmp_path, name):
+    month, as_of, removed, header_only, changes = EMPTY_INPUTS[name]
+    exports = tmp_path / "exports"
+    shutil.copytree(sample[0], exports)
+    for table in removed:
+        (exports / f"{table}.csv").unlink()
+    for table in header_only:
+        path = exports / f"{table}.csv"
+        path.write_text(path.read_text("utf-8-sig").splitlines()[0] + "\n", "utf-8-sig")
+    _rewrite_members(exports / "members.csv", changes)
+
+    edition = run_edition(exports, tmp_path / "out", month, as_of, None,
+                          tmp_path / "warehouse.duckdb", processes=1)
+    record = json.loads((edition / "run.json").read_text("utf-8"))
+    for table in INPUT_TABLES:
+        counts = record["reconciliation"][table]
+        assert counts["rows_read"] == counts["rows_loaded"] + counts["rows_quarantined"]
+        if table in removed or table in header_only:
+            assert counts["rows_read"] == 0, table
+    plan = _table(edition, "contact_plan")
+    manifest = pd.read_csv(edition / "letters" / "manifest.csv", encoding="utf-8-sig", dtype=str)
+    posted = plan[(plan["channel"] == "post") & (plan["kind"] != "newsletter")]
+    assert sorted(manifest["piece_id"]) == sorted(posted["piece_id"])
+    emailed = list((edition / "newsletters" / "html").glob("*.html"))
+    if "同意邮寄" in changes:
+        assert "post" not in set(plan["channel"]) and manifest.empty
+        assert not list((edition / "newsletters").rglob("*.pdf"))
+        assert len(emailed) == ((plan["kind"] == "newsletter") & (plan["channel"] == "email")).sum() > 0
+    else:
+        assert "email" not in set(plan["channel"]) and not emailed
+        assert _table(edition, "upcoming_birthdays").empty and _table(edition, "anniversaries").empty
+        # 重阳节 letters go to everyone reachable by post, and nothing else does.
+        assert set(manifest["kind"]) == {"festival-double-ninth"}
+    assert _table(edition, "complaint_stats").empty
+    cover = PdfReader(edition / "report" / "monthly-report.pdf").pages[0].extract_text()
+    assert f"{int(month[:4])}年{int(month[5:])}月刊" in cover
