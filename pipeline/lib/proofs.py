@@ -33,7 +33,7 @@ from pipeline.config import ClubConfig
 from pipeline.lib import i18n
 from pipeline.lib import letters as lt
 from pipeline.lib import newsletter as nl
-from pipeline.lib.calendar import festival_key, lunar_festivals
+from pipeline.lib.calendar import festival_key, fixed_festivals, lunar_festivals
 from pipeline.lib.pdf import Rendered, RenderError, css, render_pdf
 from pipeline.lib.templating import environment
 
@@ -42,8 +42,9 @@ NEWSLETTER_TEMPLATE = "newsletter/print.html.j2"
 
 # Festival keys the letter templates word themselves; `qixi` stands for every other
 # festival or club date, which gets the generic festival wording.
-WORDED_FESTIVALS = ("new-years-eve", "spring", "lantern", "qingming", "dragon-boat",
-                    "mid-autumn", "double-ninth", "winter-solstice")
+WORDED_FESTIVALS = ("new-year", "new-years-eve", "spring", "lantern", "qingming", "labour-day",
+                    "dragon-boat", "mid-autumn", "national-day", "double-ninth",
+                    "winter-solstice")
 GENERIC_FESTIVAL = "qixi"
 
 # Fictional names, cycled through the specimens of each language: (name, salutation).
@@ -189,7 +190,7 @@ def festival_dates(edition: str) -> dict[str, tuple[date, str, str]]:
     start = nl.edition_start(edition)
     found: dict[str, tuple[date, str, str]] = {}
     for year in (start.year, start.year + 1):
-        for day, name, name_en in sorted(lunar_festivals(year)):
+        for day, name, name_en in sorted(lunar_festivals(year) + fixed_festivals(year)):
             key = festival_key(name, name_en)
             if day >= start and key not in found:
                 found[key] = (day, name, name_en)
