@@ -53,6 +53,7 @@ def ingest_reconciliation(staged: dict[str, Staged]) -> dict[str, dict[str, int]
         "contact_plan": dg.AssetIn(),
         "suppressed": dg.AssetIn(),
         "contact_reconciliation": dg.AssetIn(),
+        "produced": dg.AssetIn(),
     },
     description="report/monthly-report.pdf: the monthly report for marketing, with charts.",
 )
@@ -62,6 +63,7 @@ def monthly_report(
     contact_plan: pd.DataFrame,
     suppressed: pd.DataFrame,
     contact_reconciliation: dict,
+    produced: dict,
     **inputs,
 ) -> dg.MaterializeResult:
     started = time.perf_counter()
@@ -72,6 +74,7 @@ def monthly_report(
     report_context = build_report_context(
         tables, staged["stg_members"].frame, staged["stg_transactions"].frame, reconciliation,
         contact_plan, suppressed, settings.club, context.partition_key[:7], settings.as_of_date(),
+        produced,
     )
     rendered = render_report(report_context)
     folder = fresh_dir(settings, context.partition_key, "report")
@@ -197,4 +200,4 @@ def letters(context: dg.AssetExecutionContext, settings: ClubPressSettings,
 
 # Render steps and the edition folder each one fills.
 RENDER_PARTS = {"monthly_report": "report", "newsletters": "newsletters",
-                "letters": "letters", "proofs": "proofs"}
+                "letters": "letters", "proofs": "proofs", "sms": "sms", "emails": "email"}
