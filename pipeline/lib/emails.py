@@ -43,6 +43,7 @@ from pipeline.config import ClubConfig
 from pipeline.lib import i18n
 from pipeline.lib import letters as lt
 from pipeline.lib import newsletter as nl
+from pipeline.lib.edition import first_day_of
 from pipeline.lib.occasions import send_on
 from pipeline.lib.privacy import spreadsheet_safe
 from pipeline.lib.templating import environment
@@ -212,11 +213,11 @@ def write_newsletters(plan: pd.DataFrame, members: pd.DataFrame, config: ClubCon
         members[["member_id", "name", "email", "language"]].astype({"member_id": "string"})
         .drop_duplicates("member_id"), on="member_id", how="left")
     sender, rows = Sender.of(config), []
-    day = send_on(nl.edition_start(edition), as_of)
+    day = send_on(first_day_of(edition), as_of)
     stems = nl.safe_names(pieces["member_id"].tolist())
     for piece, stem in zip(pieces.to_dict("records"), stems):
         lang = i18n.language(piece["language"] if isinstance(piece["language"], str) else None)
-        subject = nl._headline(config, nl.edition_start(edition), lang)["title"]
+        subject = nl._headline(config, first_day_of(edition), lang)["title"]
         html = (newsletters_dir / "html" / f"{stem}.html").read_text(encoding="utf-8")
         text = (newsletters_dir / "text" / f"{stem}.txt").read_text(encoding="utf-8")
         address = lt._text(piece["email"])

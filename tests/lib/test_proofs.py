@@ -1,7 +1,6 @@
 """proofs/proofs.pdf: every template branch, per language, labelled, with a contents cover."""
 
 import re
-from datetime import date
 from io import BytesIO
 
 import pandas as pd
@@ -15,7 +14,6 @@ from pipeline.lib.glyphs import missing_glyphs
 from pipeline.settings import PATHS
 
 EDITION = "2026-02"  # Spring Festival month: festivals, closures and make-up workdays
-AS_OF = date(2026, 1, 20)
 EVENTS = pd.DataFrame(
     [
         ("E1", "新春联欢会", "2026-02-10", "多功能厅", "欢迎携家人参加", "all"),
@@ -112,7 +110,7 @@ def built():
                           build_calendar(2027, PATHS.reference)])
     # build_proofs raises RenderError on any WeasyPrint warning: building at all is the
     # check that nothing (a font, an image, a CSS property) went missing.
-    return proofs.build_proofs(holidays, EVENTS, load_config(), EDITION, AS_OF)
+    return proofs.build_proofs(holidays, EVENTS, load_config(), EDITION)
 
 
 @pytest.fixture(scope="module")

@@ -27,11 +27,11 @@ def sms(context: dg.AssetExecutionContext, settings: ClubPressSettings,
         contact_plan: pd.DataFrame, stg_members: Staged, upcoming_birthdays: pd.DataFrame,
         anniversaries: pd.DataFrame, holidays: pd.DataFrame) -> dg.MaterializeResult:
     started = time.perf_counter()
-    edition = context.partition_key[:7]
+    edition = settings.edition(context)
     pieces = sms_lib.sms_pieces(contact_plan, stg_members.frame, upcoming_birthdays,
-                                anniversaries, holidays, edition)
-    frame = sms_lib.messages(pieces, settings.club, settings.as_of_date())
-    sms_lib.write_messages(frame, fresh_dir(settings, context.partition_key, "sms"))
+                                anniversaries, holidays, edition.month)
+    frame = sms_lib.messages(pieces, settings.club, edition.as_of)
+    sms_lib.write_messages(frame, fresh_dir(settings, edition, "sms"))
     report("sms", f"{len(frame):,} messages, {int(frame['segments'].sum()):,} segments in "
            f"{time.perf_counter() - started:.1f} s")
     wordings = frame["wording"].value_counts()
@@ -51,14 +51,15 @@ def emails(context: dg.AssetExecutionContext, settings: ClubPressSettings,
            contact_plan: pd.DataFrame, stg_members: Staged, upcoming_birthdays: pd.DataFrame,
            anniversaries: pd.DataFrame, holidays: pd.DataFrame) -> dg.MaterializeResult:
     started = time.perf_counter()
-    edition, as_of = context.partition_key[:7], settings.as_of_date()
-    folder = fresh_dir(settings, context.partition_key, "email")
+    edition = settings.edition(context)
+    folder = fresh_dir(settings, edition, "email")
     members = stg_members.frame
     pieces = email_lib.greeting_pieces(contact_plan, members, upcoming_birthdays,
-                                       anniversaries, holidays, edition)
-    rows = email_lib.write_greetings(pieces, settings.club, as_of, folder)
-    rows += email_lib.write_newsletters(contact_plan, members, settings.club, edition, as_of,
-                                        settings.render_dir(edition, "newsletters"), folder)
+                                       anniversaries, holidays, edition.month)
+    rows = email_lib.write_greetings(pieces, settings.club, edition.as_of, folder)
+    rows += email_lib.write_newsletters(contact_plan, members, settings.club, edition.month,
+                                        edition.as_of,
+                                        settings.render_dir(edition.month, "newsletters"), folder)
     outbox = email_lib.write_outbox(rows, folder)
     report("email", rate(len(outbox), time.perf_counter() - started, "e-mail messages"))
     kinds = outbox["kind"].value_counts()
@@ -79,7 +80,7 @@ def emails(context: dg.AssetExecutionContext, settings: ClubPressSettings,
 )
 def produced(context: dg.AssetExecutionContext, settings: ClubPressSettings,
              contact_plan: pd.DataFrame):
-    edition = context.partition_key[:7]
+    edition = settings.edition(context).month
     found = produced_lib.outputs(*(settings.render_dir(edition, part)
                                    for part in ("letters", "newsletters", "sms", "email")))
     counts = produced_lib.against_plan(contact_plan, found)
