@@ -108,10 +108,11 @@ def _festival_rows(festivals: pd.DataFrame, edition: str) -> pd.DataFrame:
     wins over official days off of the same name (春节 is both)."""
     columns = ["festival_key", "festival_date", "festival_name", "festival_name_en"]
     days = _timestamps(festivals["date"]) if len(festivals) else pd.Series(dtype="datetime64[us]")
-    rows = festivals[days.dt.strftime("%Y-%m") == edition].assign(festival_date=days)
-    if rows.empty:
+    in_month = (days.dt.strftime("%Y-%m") == edition).to_numpy(dtype=bool)
+    if not in_month.any():  # pandas 3: assigning a Series to an empty frame adopts its index
         return pd.DataFrame({c: pd.Series(dtype="string") for c in columns}).astype(
             {"festival_date": "datetime64[us]"})
+    rows = festivals[in_month].assign(festival_date=days[in_month].to_numpy())
     kinds = rows["kind"] if "kind" in rows else pd.Series("festival", index=rows.index)
     rows = rows.assign(
         festival_key=[festival_key(n, e) for n, e in zip(rows["name"], rows["name_en"])],
