@@ -104,20 +104,31 @@ class Text:
     wording: str
 
 
-def compose(view: dict, config: ClubConfig) -> Text:
-    """The SMS for one piece (`view` from letters.piece_view), within the budget."""
+def wordings(view: dict, config: ClubConfig) -> list[Text]:
+    """Every wording of one piece, in the order they are tried: full, short, and short
+    with the generic salutation (what the proofs show)."""
     lang = view["lang"]
     words = strings()[lang]
     entry = words[wording_key(view["kind"], view["is_milestone"], lang)]
     named = i18n.salutation(view["name"], view["title"], lang)
-    budget = config.sms.max_segments
+    texts = []
     for wording, template, salutation in (("full", entry["full"], named),
                                           ("short", entry["short"], named),
                                           ("generic", entry["short"], words["generic_salutation"])):
         text = template.format(**_fields(view, config, salutation))
         length = sms_length(text)
-        if length.segments <= budget:
-            return Text(text, length.characters, length.segments, length.encoding, wording)
+        texts.append(Text(text, length.characters, length.segments, length.encoding, wording))
+    return texts
+
+
+def compose(view: dict, config: ClubConfig) -> Text:
+    """The SMS for one piece (`view` from letters.piece_view), within the budget."""
+    budget = config.sms.max_segments
+    texts = wordings(view, config)
+    for text in texts:
+        if text.segments <= budget:
+            return text
+    lang, length = view["lang"], texts[-1]
     raise ValueError(
         f"sms {view['piece_id']}: the shortest {lang} wording for {view['kind']} takes "
         f"{length.segments} segments, more than sms.max_segments = {budget}; shorten "
