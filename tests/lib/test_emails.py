@@ -145,3 +145,16 @@ def test_outbox_is_formula_safe_utf8_with_bom(tmp_path):
     assert raw.startswith(b"\xef\xbb\xbf")
     outbox = pd.read_csv(tmp_path / "email" / "outbox.csv", dtype=str, encoding="utf-8-sig")
     assert outbox.iloc[0]["to"] == "'-x@example.cn"  # a leading - is quoted, not run
+
+
+def test_headers_stay_within_rfc_line_and_encoded_word_limits(tmp_path):
+    long_name = "欧阳" + "测试名字很长" * 6 + "娜"  # 40 characters
+    outbox, parsed = written(tmp_path, [piece(name=long_name, salutation="neutral")])
+    raw = (tmp_path / "email" / outbox.iloc[0]["file"]).read_bytes()
+    head = raw.split(b"\r\n\r\n", 1)[0].decode("ascii")  # headers are ASCII on the wire
+    assert all(len(w) <= 75 for w in re.findall(r"=\?utf-8\?b\?[^?]*\?=", head))  # RFC 2047
+    assert all(len(line) <= 78 for line in head.split("\r\n")
+               if "<mailto:" not in line and "<https:" not in line)  # a URI is never split
+    assert all(len(line) <= 998 for line in head.split("\r\n"))
+    assert long_name.replace(" ", "") == str(parsed["202701-birthday-M1"]["To"]).split(" <")[0] \
+        .replace(" ", "")
