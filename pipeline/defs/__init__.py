@@ -15,6 +15,7 @@ from pipeline.defs.complaints.assets import (
 from pipeline.defs.contact.assets import contact_plan
 from pipeline.defs.deliver.assets import edition, mailing_house
 from pipeline.defs.render.assets import letters, monthly_report, newsletters
+from pipeline.defs.render.messages import emails, produced, sms
 from pipeline.defs.render.proofs import proofs
 from pipeline.defs.render.shards import SHARD_ASSETS, print_plan
 from pipeline.defs.ingest.assets import STAGED_ASSETS, warehouse, warehouse_marts
@@ -42,6 +43,9 @@ ASSETS = [
     *SHARD_ASSETS,
     newsletters,
     letters,
+    sms,
+    emails,
+    produced,
     proofs,
     mailing_house,
     edition,

@@ -21,7 +21,9 @@ Decisions, in the order they are taken for each request
    and usable; otherwise the first allowed channel that is consented and usable.
    Usable: `post` needs a non-blank `address` and a six-digit `postal_code` (mainland
    China: a member without a six-digit postal code cannot be reached by post),
-   `email` a non-blank `email`, `sms` a non-blank `phone` (both validated upstream).
+   `email` a non-blank `email` (validated upstream), `sms` a `phone` that can take an
+   SMS (`parse.takes_sms`: a mobile number; a landline cannot, so a member with only
+   a landline is `no_valid_phone` for sms or falls back to another channel).
 2. **Suppression**, first applicable reason wins:
    `deceased`, `do_not_contact`,
    `no_consent` (none of the allowed channels is consented),
@@ -80,6 +82,7 @@ import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pipeline.lib.edition import Edition
+from pipeline.lib.parse import takes_sms
 
 Channel = Literal["post", "email", "sms"]
 CHANNELS: tuple[str, ...] = ("post", "email", "sms")
@@ -134,7 +137,10 @@ CONTACT_COLUMNS: tuple[str, ...] = ("member_id", "contact_date")
 DEFAULT_CHANNELS: dict[str, list[str]] = {
     "birthday": ["post", "email", "sms"],
     "anniversary": ["post", "email"],
-    "festival": ["post", "email", "sms"],
+    # Post, the expensive channel, only for 春节 and 中秋; e-mail and SMS for the others.
+    "festival": ["email", "sms"],
+    "festival-spring": ["post", "email", "sms"],
+    "festival-mid-autumn": ["post", "email", "sms"],
     "newsletter": ["email", "post"],
 }
 DEFAULT_PRIORITY: list[str] = ["birthday", "festival", "anniversary", "newsletter"]
@@ -177,7 +183,8 @@ class ContactRules(BaseModel):
     - `channels`: allowed channels per kind family (or full kind), in fallback order.
       Keys given are merged over the defaults, so overriding one family keeps the
       others: birthday [post, email, sms], anniversary [post, email],
-      festival [post, email, sms], newsletter [email, post].
+      festival [email, sms] with festival-spring and festival-mid-autumn
+      [post, email, sms], newsletter [email, post].
     - `priority`: kind families (or full kinds), highest first; decides which pieces the
       frequency cap keeps. Must rank every `channels` key (itself or its family).
       Default [birthday, festival, anniversary, newsletter].
@@ -357,7 +364,7 @@ def _members(members: pd.DataFrame) -> _Members:
     has_post = _numpy(pc.is_valid(address)) & _numpy(
         pc.match_substring_regex(postal, r"^[0-9]{6}$").fill_null(False)
     )
-    usable = (has_post, _filled(members["email"]), _filled(members["phone"]))
+    usable = (has_post, _filled(members["email"]), takes_sms(members["phone"]))
 
     preferred_text = _text(members["preferred_channel"])
     preferred = pc.index_in(preferred_text, value_set=pa.array(CHANNELS, pa.large_string()))

@@ -21,7 +21,7 @@ NOT_SUPPRESSED = "no_piece_for_a_suppressed_member"
 @dg.multi_asset(
     partitions_def=editions,
     group_name="contact",
-    ins={"stg_members": dg.AssetIn(metadata=only_columns(*MEMBER_COLUMNS)),
+    ins={"stg_members": dg.AssetIn(metadata=only_columns(*MEMBER_COLUMNS, "birth_date")),
          "stg_contacts": dg.AssetIn(metadata=only_columns(*CONTACT_COLUMNS))},
     outs={
         "contact_plan": dg.AssetOut(description="One row per piece: member, kind, channel, "
@@ -46,7 +46,8 @@ def contact_plan(context: dg.AssetExecutionContext, settings: ClubPressSettings,
         festivals_in_month(club_calendar(settings.club, start.year), start.year, start.month),
         settings.club.calendar.greeting_festivals,
     )
-    wanted = requests(members, upcoming_birthdays, anniversaries, festivals, pd.Timestamp(start))
+    wanted = requests(members, upcoming_birthdays, anniversaries, festivals, pd.Timestamp(start),
+                      settings.club.calendar.festival_min_age)
     result = plan_contacts(members, wanted, stg_contacts.frame, edition,
                            settings.club.contact)
     counts = result.reconciliation()
