@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from pypdf import PdfReader
 
 from pipeline.lib import produced
+from pipeline.lib.pdf import page_count
 from pipeline.lib.templating import render
 
 NEWSLETTERS_PER_PAGE = 1000
@@ -114,7 +114,7 @@ def write_site(edition_dir: Path, *, club, edition: str, as_of: str, reconciliat
     }
     if print_dir.is_dir():
         batches += [{"path": f"newsletters/print/{p.name}", "pieces": None,
-                     "pages": len(PdfReader(p).pages)} for p in sorted(print_dir.glob("*.pdf"))]
+                     "pages": page_count(p)} for p in sorted(print_dir.glob("*.pdf"))]
     totals = {
         "members": reconciliation.get("members", {}).get("rows_loaded", 0),
         "planned": len(plan),
