@@ -41,7 +41,7 @@ SWEEP = [
 
 # The festivals the default club.yaml greets (元旦, 春节, 清明, 劳动节, 端午, 中秋, 国庆,
 # and 重阳 for members of 60 and over), by the month they fall in; March, July, August,
-# November and December have no festival letter.
+# November and December have no festival greeting.
 FESTIVAL_MONTHS = {
     "2026-01": {"new-year"},
     "2026-02": {"spring"},                          # 春节 2026-02-17
@@ -131,9 +131,21 @@ def test_every_edition_month_completes_and_sends_what_it_should(sample, club, mo
     assert len(birthday_letters) >= 1
     assert set(birthday_letters["member_id"]) <= set(birthdays["member_id"])
 
-    # Festival letters in a month with a greeted festival, none in a month without.
+    # Festival greetings in a month with a greeted festival, none in a month without;
+    # letters for 春节 and 中秋 (the festivals greeted by post), e-mail or SMS for the rest.
+    suppressed = _table(edition, "suppressed")
+    asked = {k for k in [*plan["kind"], *suppressed["kind"]] if k.startswith("festival-")}
+    expected = {f"festival-{key}" for key in FESTIVAL_MONTHS.get(month, ())}
+    assert asked == expected
     festival_folders = {k for k in manifest["kind"] if k.startswith("festival-")}
-    assert festival_folders == {f"festival-{key}" for key in FESTIVAL_MONTHS.get(month, ())}
+    assert festival_folders == expected & {"festival-spring", "festival-mid-autumn"}
+
+    # Every e-mail piece has its .eml in the outbox, every SMS piece its message row.
+    outbox = pd.read_csv(edition / "email" / "outbox.csv", encoding="utf-8-sig", dtype=str)
+    assert sorted(outbox["piece_id"]) == sorted(plan.loc[plan["channel"] == "email", "piece_id"])
+    assert all((edition / "email" / f).is_file() for f in outbox["file"])
+    texts = pd.read_csv(edition / "sms" / "messages.csv", encoding="utf-8-sig", dtype=str)
+    assert sorted(texts["piece_id"]) == sorted(plan.loc[plan["channel"] == "sms", "piece_id"])
 
     # One e-mail newsletter per planned e-mail newsletter piece.
     emailed = plan[(plan["kind"] == "newsletter") & (plan["channel"] == "email")]
@@ -214,9 +226,12 @@ def test_an_edition_completes_with_empty_inputs_of_every_kind(sample, tmp_path, 
     else:
         assert "email" not in set(plan["channel"]) and not emailed
         assert _table(edition, "upcoming_birthdays").empty and _table(edition, "anniversaries").empty
-        # 国庆节 letters go to everyone reachable by post; 重阳节 ones only to members
-        # known to be 60 or over, and no birth date is known.
-        assert set(manifest["kind"]) == {"festival-national-day"}
+        # No birthday, no anniversary, and 国庆节 is greeted by SMS: no letter. 重阳节 is
+        # asked only for members known to be 60 or over, and no birth date is known.
+        assert manifest.empty
+        suppressed = _table(edition, "suppressed")
+        assert {k for k in [*plan["kind"], *suppressed["kind"]]
+                if k.startswith("festival-")} == {"festival-national-day"}
     assert _table(edition, "complaint_stats").empty
     cover = PdfReader(edition / "report" / "monthly-report.pdf").pages[0].extract_text()
     assert f"{int(month[:4])}年{int(month[5:])}月刊" in cover

@@ -237,6 +237,9 @@ def build(tables: dict[str, pd.DataFrame], segments: pd.DataFrame, edition: Edit
     plan, suppressed = result.plan, result.suppressed
     year_holidays = holidays(edition.first_day.year)
     pieces = letters.letter_pieces(plan, members, born, kept, year_holidays, edition.month)
+    greetings = {channel: letters.letter_pieces(plan, members, born, kept, year_holidays,
+                                                edition.month, channel=channel)
+                 for channel in ("email", "sms")}
     prepared = nl.prepare(plan, members, segments, born, year_holidays, tables["events"],
                           CONFIG, edition.month)
     report_tables = {"segments": segments, "upcoming_birthdays": born, "anniversaries": kept,
@@ -245,7 +248,8 @@ def build(tables: dict[str, pd.DataFrame], segments: pd.DataFrame, edition: Edit
                                    {"contact_plan": result.reconciliation()}, plan, suppressed,
                                    CONFIG, edition)
     return {"born": born, "kept": kept, "wanted": wanted, "plan": plan,
-            "suppressed": suppressed, "pieces": pieces, "prepared": prepared,
+            "suppressed": suppressed, "pieces": pieces, "greetings": greetings,
+            "prepared": prepared,
             "context": context}
 
 
@@ -267,6 +271,12 @@ def check_edition(built: dict, edition: Edition, members: pd.DataFrame) -> None:
     assert in_month(pieces["occasion_date"].dt.date, edition)
     festive = pieces[pieces["kind"].str.startswith("festival-")]
     assert festive["festival_name"].notna().all()
+    # E-mail and SMS greetings: exactly the planned ones of the channel, dated in the month.
+    for channel, found in built["greetings"].items():
+        wanted_ids = plan.loc[(plan["channel"] == channel) & (plan["kind"] != "newsletter"),
+                              "piece_id"]
+        assert sorted(found["piece_id"]) == sorted(wanted_ids), channel
+        assert in_month(found["occasion_date"].dt.date, edition), channel
     # Newsletters: every planned newsletter piece by e-mail, by post or counted as skipped;
     # a birthday note only for a birthday in the edition month.
     prepared = built["prepared"]
