@@ -141,6 +141,34 @@ class Print(_Model):
     duplex: bool = False  # printed on both sides: every piece starts on a new sheet
 
 
+OfferTier = Literal["all", "key", "important", "ordinary"]
+OfferLanguage = Literal["zh-CN", "zh-TW", "en"]
+OfferTexts = dict[OfferTier, dict[OfferLanguage, str]]
+
+
+class Offers(_Model):
+    """What the club has set up to offer, per content and tier, in each member language.
+
+    Each key is a part of the newsletter (the birthday note or a content block); its
+    value maps a tier (`key`, `important`, `ordinary`, or `all` for every tier without
+    its own) to the sentence per language (`zh-CN`, `zh-TW`, `en`). A member whose tier
+    and language have no sentence gets none: a document never promises what is not set.
+    """
+
+    birthday: OfferTexts = {}
+    welcome: OfferTexts = {}
+    win_back: OfferTexts = {}
+    welcome_back: OfferTexts = {}
+    thank_you: OfferTexts = {}
+    regular: OfferTexts = {}
+
+    def text(self, content: str, tier: str, lang: str) -> str:
+        """The sentence for `content` (birthday or a content block), tier and language; ''."""
+        by_tier: dict = getattr(self, content)
+        chosen = by_tier.get(tier, by_tier.get("all", {}))
+        return chosen.get(lang, "").strip()
+
+
 class Output(_Model):
     """The files a run writes: `private` makes editions, the run's work folders and the
     warehouse readable by their owner only (files 0600, folders 0700)."""
@@ -184,6 +212,7 @@ class ClubConfig(_Model):
     complaints: Complaints = Complaints()
     print: Print = Print()
     contact: ContactRules = ContactRules()
+    offers: Offers = Offers()
     output: Output = Output()
     orchestration: Orchestration = Orchestration()
 

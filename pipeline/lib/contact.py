@@ -39,7 +39,10 @@ Decisions, in the order they are taken for each request
    (1 for every other piece). E-mail and SMS stay personal, and so do birthdays and
    membership anniversaries.
 4. **Frequency cap.** Per member, history contacts dated in
-   `[as_of - cap_window_days, as_of)` (any channel, any purpose) plus the pieces
+   `[as_of - cap_window_days, as_of)` (any channel) whose purpose is one of
+   `cap_purposes` (greetings and newsletters by default; a purpose also matches by its
+   kind family, `festival-mid-autumn` by `festival`; a blank purpose counts, since it
+   may be a greeting) plus the pieces
    planned in the edition may not exceed `max_pieces_per_month`. Pieces are granted
    highest priority first (between kinds of one priority: kind name order); the ones
    that do not fit are suppressed as `frequency_cap`. A household piece counts against
@@ -128,6 +131,7 @@ MEMBER_COLUMNS: tuple[str, ...] = (
 )
 REQUEST_COLUMNS: tuple[str, ...] = ("member_id", "kind")
 CONTACT_COLUMNS: tuple[str, ...] = ("member_id", "contact_date")
+CONTACT_PURPOSE = "purpose"  # optional: without it every history contact counts
 
 DEFAULT_CHANNELS: dict[str, list[str]] = {
     "birthday": ["post", "email", "sms"],
@@ -137,6 +141,14 @@ DEFAULT_CHANNELS: dict[str, list[str]] = {
 }
 DEFAULT_PRIORITY: list[str] = ["birthday", "festival", "anniversary", "newsletter"]
 DEFAULT_HOUSEHOLD_KINDS: list[str] = ["festival", "newsletter", "anniversary-ownership"]
+# History purposes that count against the frequency cap: the club's greetings and
+# newsletters, by kind family and by the words CRMs use for them. Service contacts
+# (缴费提醒, 活动邀请, 满意度回访, a staff call) do not crowd out a birthday greeting.
+DEFAULT_CAP_PURPOSES: list[str] = [
+    "birthday", "festival", "anniversary", "newsletter",
+    "生日贺卡", "生日祝福", "生日问候", "节日贺卡", "节日问候", "周年贺卡", "周年问候",
+    "会刊", "电子会刊", "会员通讯",
+]
 
 MAX_ID_PART_CHARS = 48
 _SAFE_PART = rf"^[A-Za-z0-9_-]{{1,{MAX_ID_PART_CHARS}}}$"
@@ -184,6 +196,10 @@ class ContactRules(BaseModel):
     - `cap_window_days`: the history window, in days before `as_of`. Default 30.
     - `household_kinds`: families or kinds sent once per household at one address, by
       post. Default [festival, newsletter, anniversary-ownership].
+    - `cap_purposes`: the history contact purposes that count against the cap (a
+      purpose matches itself or its kind family; blank always counts). Default: the
+      greeting and newsletter families and their usual Chinese names (生日贺卡, 节日问候,
+      会刊, ...).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -193,6 +209,7 @@ class ContactRules(BaseModel):
     max_pieces_per_month: int = Field(3, ge=0)
     cap_window_days: int = Field(30, ge=0)
     household_kinds: list[str] = Field(default_factory=lambda: list(DEFAULT_HOUSEHOLD_KINDS))
+    cap_purposes: list[str] = Field(default_factory=lambda: list(DEFAULT_CAP_PURPOSES))
 
     @field_validator("channels")
     @classmethod
@@ -512,8 +529,21 @@ def _check_distinct(ids: pa.Array, parts: pa.Array) -> None:
 # --------------------------------------------------------------------------- the plan
 
 
-def _contacts_in_window(contacts: pd.DataFrame | None, as_of: date, window_days: int) -> pa.Array:
-    """member_id of every history contact dated in `[as_of - window_days, as_of)`."""
+def _counted_purpose(purposes: pd.Series, cap_purposes: list[str]) -> np.ndarray:
+    """True where a history contact's purpose counts against the cap: blank, one of
+    `cap_purposes`, or a kind whose family is one (`festival-mid-autumn`)."""
+    text = _text(purposes)
+    family = pc.replace_substring_regex(text, "-.*$", "")
+    wanted = pa.array(cap_purposes, pa.large_string())
+    counted = pc.or_(pc.is_in(text, value_set=wanted), pc.is_in(family, value_set=wanted))
+    return _numpy(pc.or_(pc.is_null(text), counted).fill_null(True))
+
+
+def _contacts_in_window(contacts: pd.DataFrame | None, as_of: date, window_days: int,
+                        cap_purposes: list[str] | None = None) -> pa.Array:
+    """member_id of every history contact dated in `[as_of - window_days, as_of)` whose
+    purpose counts (`_counted_purpose`; every contact when there is no purpose column
+    or `cap_purposes` is None)."""
     if contacts is None or not len(contacts) or window_days == 0:
         return pa.array([], pa.large_string())
     _require(contacts, CONTACT_COLUMNS, "contacts")
@@ -525,6 +555,8 @@ def _contacts_in_window(contacts: pd.DataFrame | None, as_of: date, window_days:
     day = when.to_numpy().astype("datetime64[D]")
     start, end = np.datetime64(as_of - timedelta(days=window_days), "D"), np.datetime64(as_of, "D")
     in_window = (day >= start) & (day < end)
+    if cap_purposes is not None and CONTACT_PURPOSE in contacts:
+        in_window &= _counted_purpose(contacts[CONTACT_PURPOSE], cap_purposes)
     return _arrow(contacts["member_id"]).filter(pa.array(in_window))
 
 
@@ -545,7 +577,8 @@ def plan_contacts(
     """Plan one edition's pieces; see the module notes for every rule.
 
     `members`: staged members (MEMBER_COLUMNS at least). `requests`: member_id, kind,
-    one row per pair. `contacts`: member_id, contact_date (history; None for none).
+    one row per pair. `contacts`: member_id, contact_date and optionally purpose
+    (history; None for none).
     `edition_start`: first day of the edition month. `as_of`: the data cut-off.
     Raises `ValueError` (naming the value) for a request of an unknown member, a
     repeated (member_id, kind), a kind the rules do not cover, a repeated member_id,
@@ -569,7 +602,7 @@ def plan_contacts(
     kinds = sorted(encoded.dictionary.to_pylist())
     to_sorted = np.array([kinds.index(k) for k in encoded.dictionary.to_pylist()], dtype=np.int64)
     kind_code = to_sorted[_numpy(encoded.indices)] if kinds else np.zeros(0, dtype=np.int64)
-    history = _contacts_in_window(contacts, as_of, rules.cap_window_days)
+    history = _contacts_in_window(contacts, as_of, rules.cap_window_days, rules.cap_purposes)
     found = _positions(pa.concat_arrays([requested, history]), people.ids)  # one hash table
     member, history_member = found[: len(requested)], found[len(requested):]
     if (member < 0).any():

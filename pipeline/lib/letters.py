@@ -21,6 +21,7 @@ the piece) instead of printing an empty box.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import time
 from dataclasses import dataclass
@@ -47,7 +48,7 @@ PIECE_COLUMNS: tuple[str, ...] = (
     "piece_id", "member_id", "household_id", "household_size", "kind", "folder",
     "language", "name", "salutation", "province", "city", "district", "address",
     "postal_code", "occasion_date", "age", "milestone", "years", "since_date",
-    "festival_key", "festival_name", "festival_name_en",
+    "festival_key", "festival_name", "festival_name_en", "extra",
 )
 MANIFEST_COLUMNS: tuple[str, ...] = (
     "piece_id", "member_id", "household_id", "kind", "batch", "first_page", "page_count",
@@ -282,6 +283,8 @@ def piece_view(piece: dict) -> dict:
         # Zodiac animal of the occasion's year (0 = rat): right for 春节 and 除夕, which
         # fall in January or February of the lunar year they open or close.
         "zodiac": (occasion.year - 4) % 12 if occasion else 0,
+        # The export's own member columns: `member.extra["会员等级"]` in a template.
+        "extra": json.loads(piece["extra"]) if isinstance(piece.get("extra"), str) else {},
     }
 
 

@@ -9,7 +9,7 @@ from pipeline.defs.calendar.assets import club_calendar
 from pipeline.defs.partitions import edition_window, editions
 from pipeline.defs.resources import ClubPressSettings, only_columns
 from pipeline.lib.calendar import festivals_in_month
-from pipeline.lib.contact import CONTACT_COLUMNS, MEMBER_COLUMNS, plan_contacts
+from pipeline.lib.contact import CONTACT_COLUMNS, CONTACT_PURPOSE, MEMBER_COLUMNS, plan_contacts
 from pipeline.lib.ingest import Staged, is_in
 from pipeline.lib.occasions import greeting_festivals, requests
 from pipeline.lib.progress import report
@@ -22,7 +22,7 @@ NOT_SUPPRESSED = "no_piece_for_a_suppressed_member"
     partitions_def=editions,
     group_name="contact",
     ins={"stg_members": dg.AssetIn(metadata=only_columns(*MEMBER_COLUMNS)),
-         "stg_contacts": dg.AssetIn(metadata=only_columns(*CONTACT_COLUMNS))},
+         "stg_contacts": dg.AssetIn(metadata=only_columns(*CONTACT_COLUMNS, CONTACT_PURPOSE))},
     outs={
         "contact_plan": dg.AssetOut(description="One row per piece: member, kind, channel, "
                                     "piece_id (household post pieces cover several members)."),
