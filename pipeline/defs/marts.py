@@ -13,4 +13,5 @@ MARTS = [
     "agg_monthly_activity",
     "contact_plan",
     "suppressed",
+    "returned_addresses",
 ]

@@ -20,11 +20,15 @@ Decisions, in the order they are taken for each request
    `preferred_channel` is used when it is allowed, consented (`has_consent_<channel>`)
    and usable; otherwise the first allowed channel that is consented and usable.
    Usable: `post` needs a non-blank `address` and a six-digit `postal_code` (mainland
-   China: a member without a six-digit postal code cannot be reached by post),
+   China: a member without a six-digit postal code cannot be reached by post) that
+   has not come back as undeliverable (`returned`: members whose returned piece went
+   to the address the members export still carries),
    `email` a non-blank `email`, `sms` a non-blank `phone` (both validated upstream).
 2. **Suppression**, first applicable reason wins:
    `deceased`, `do_not_contact`,
    `no_consent` (none of the allowed channels is consented),
+   `address_returned` (post is allowed and consented, the address came back, and no
+   other consented channel is usable),
    `no_valid_address` / `no_valid_email` / `no_valid_phone` (channels are consented
    but none is usable; named after what is missing when exactly one allowed channel
    is consented, otherwise the generic `no_valid_address`),
@@ -89,6 +93,7 @@ CHANNELS: tuple[str, ...] = ("post", "email", "sms")
 DECEASED = "deceased"
 DO_NOT_CONTACT = "do_not_contact"
 NO_CONSENT = "no_consent"
+ADDRESS_RETURNED = "address_returned"
 NO_VALID_ADDRESS = "no_valid_address"
 NO_VALID_EMAIL = "no_valid_email"
 NO_VALID_PHONE = "no_valid_phone"
@@ -98,6 +103,7 @@ REASONS: tuple[str, ...] = (
     DECEASED,
     DO_NOT_CONTACT,
     NO_CONSENT,
+    ADDRESS_RETURNED,
     NO_VALID_ADDRESS,
     NO_VALID_EMAIL,
     NO_VALID_PHONE,
@@ -165,11 +171,12 @@ _POST = CHANNELS.index("post")
 _CHANNEL_SORT_KEY = np.argsort(np.argsort(np.array(CHANNELS)))  # channel code -> name order
 _NOT_ALLOWED = len(CHANNELS)  # fallback position of a channel the kind does not allow
 
-# A member's state packs everything the channel decision reads into 10 bits:
+# A member's state packs everything the channel decision reads into 11 bits:
 # consent (bits 0-2) and usable (3-5) per channel in CHANNELS order, preferred channel
-# code + 1 (6-7, 0 = none), deceased (8), do not contact (9).
+# code + 1 (6-7, 0 = none), deceased (8), do not contact (9), post returned (10).
 _USABLE_SHIFT, _PREFERRED_SHIFT, _DECEASED_BIT, _DO_NOT_CONTACT_BIT = 3, 6, 8, 9
-_STATES = 1 << 10
+_RETURNED_BIT = 10
+_STATES = 1 << 11
 
 
 def _copy(channels: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -354,7 +361,7 @@ class _Members:
     household: np.ndarray  # int64 code of the household at its address, -1 when none
 
 
-def _members(members: pd.DataFrame) -> _Members:
+def _members(members: pd.DataFrame, returned: pd.Series | None = None) -> _Members:
     _require(members, MEMBER_COLUMNS, "members")
     ids = _arrow(members["member_id"])
     if ids.null_count:
@@ -372,7 +379,10 @@ def _members(members: pd.DataFrame) -> _Members:
     has_post = _numpy(pc.is_valid(address)) & _numpy(
         pc.match_substring_regex(postal, r"^[0-9]{6}$").fill_null(False)
     )
-    usable = (has_post, _filled(members["email"]), _filled(members["phone"]))
+    came_back = np.zeros(len(ids), dtype=bool)
+    if returned is not None and len(returned):
+        came_back = _numpy(pc.is_in(ids, value_set=_arrow(pd.Series(returned))).fill_null(False))
+    usable = (has_post & ~came_back, _filled(members["email"]), _filled(members["phone"]))
 
     preferred_text = _text(members["preferred_channel"])
     preferred = pc.index_in(preferred_text, value_set=pa.array(CHANNELS, pa.large_string()))
@@ -387,6 +397,7 @@ def _members(members: pd.DataFrame) -> _Members:
         state |= usable[i].astype(np.int64) << (_USABLE_SHIFT + i)
     state |= _flag(members, "is_deceased").astype(np.int64) << _DECEASED_BIT
     state |= _flag(members, "is_do_not_contact").astype(np.int64) << _DO_NOT_CONTACT_BIT
+    state |= came_back.astype(np.int64) << _RETURNED_BIT
 
     household = np.full(len(ids), -1, dtype=np.int64)
     at_home = np.flatnonzero(_numpy(pc.is_valid(household_id)) & has_post)
@@ -425,6 +436,7 @@ def _decision_table(fallback: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     preferred = ((state >> _PREFERRED_SHIFT) & 3) - 1
     deceased = ((state >> _DECEASED_BIT) & 1).astype(bool)
     do_not_contact = ((state >> _DO_NOT_CONTACT_BIT) & 1).astype(bool)
+    came_back = ((state >> _RETURNED_BIT) & 1).astype(bool)
 
     allowed = fallback < _NOT_ALLOWED
     consented = allowed[:, None, :] & consent[None, :, :]  # (kinds, states, channels)
@@ -438,10 +450,12 @@ def _decision_table(fallback: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     no_valid = np.where(single, _NO_VALID_BY_CHANNEL[consented.argmax(axis=2)],
                         _CODE[NO_VALID_ADDRESS])
     shape = channel.shape
+    returned = consented[:, :, _POST] & came_back[None, :]
     reason = np.select(
         [np.broadcast_to(deceased, shape), np.broadcast_to(do_not_contact, shape),
-         ~consented.any(axis=2), ~reachable.any(axis=2)],
-        [_CODE[DECEASED], _CODE[DO_NOT_CONTACT], _CODE[NO_CONSENT], no_valid],
+         ~consented.any(axis=2), returned & ~reachable.any(axis=2), ~reachable.any(axis=2)],
+        [_CODE[DECEASED], _CODE[DO_NOT_CONTACT], _CODE[NO_CONSENT], _CODE[ADDRESS_RETURNED],
+         no_valid],
         _PLANNED,
     )
     return channel.astype(np.int8), reason.astype(np.int8)
@@ -573,6 +587,7 @@ def plan_contacts(
     edition_start: date,
     as_of: date,
     rules: ContactRules | None = None,
+    returned: pd.Series | None = None,
 ) -> ContactPlan:
     """Plan one edition's pieces; see the module notes for every rule.
 
@@ -580,6 +595,7 @@ def plan_contacts(
     one row per pair. `contacts`: member_id, contact_date and optionally purpose
     (history; None for none).
     `edition_start`: first day of the edition month. `as_of`: the data cut-off.
+    `returned`: member ids whose post came back to the address they still have.
     Raises `ValueError` (naming the value) for a request of an unknown member, a
     repeated (member_id, kind), a kind the rules do not cover, a repeated member_id,
     a blank flag or an unknown `preferred_channel`: staging should have caught them.
@@ -591,7 +607,7 @@ def plan_contacts(
     rules = rules or ContactRules()
     if edition_start.day != 1:
         raise ValueError(f"edition_start must be the first day of a month, got {edition_start}")
-    people = _members(members)
+    people = _members(members, returned)
     _require(requests, REQUEST_COLUMNS, "requests")
     requested, kind_text = _arrow(requests["member_id"]), _arrow(requests["kind"])
     if requested.null_count or kind_text.null_count:

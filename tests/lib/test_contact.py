@@ -247,7 +247,8 @@ def test_suppression_reason(changes, kind, expected):
 
 
 def test_reason_strings_are_the_contracted_ones():
-    assert REASONS == ("deceased", "do_not_contact", "no_consent", "no_valid_address",
+    assert REASONS == ("deceased", "do_not_contact", "no_consent", "address_returned",
+                       "no_valid_address",
                        "no_valid_email", "no_valid_phone", "household_duplicate", "frequency_cap")
 
 
@@ -417,6 +418,27 @@ def test_cap_purposes_follow_the_rules():
                  days_before(1, 2, purpose="缴费提醒"), rules)
     assert result.plan["kind"].tolist() == ["birthday"]
     assert ContactRules().cap_purposes[:4] == ["birthday", "festival", "anniversary", "newsletter"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "kind", "expected"),
+    [
+        ({}, "birthday", "email"),  # post came back: the next consented channel
+        ({"preferred_channel": "post"}, "birthday", "email"),  # even when post is preferred
+        (ONLY_POST, "birthday", "address_returned"),  # post was the only way: say why
+        ({"has_consent_email": False}, "anniversary-membership", "address_returned"),
+        ({"has_consent_email": False}, "birthday", "sms"),  # birthdays may go by SMS
+        (NO_CONSENT, "birthday", "no_consent"),  # no consent wins over the return
+        ({"is_deceased": True}, "birthday", "deceased"),
+    ],
+)
+def test_returned_address_keeps_the_member_off_post(changes, kind, expected):
+    people = members_frame(member("M1", **changes), member("M2", **changes))
+    result = plan_contacts(people, each(kind, "M1", "M2"), None, EDITION, AS_OF,
+                           ContactRules(), returned=pd.Series(["M1"]))
+    assert outcome(result, "M1", kind) == expected
+    assert outcome(result, "M2", kind) == ("post" if expected in ("email", "sms", "address_returned")
+                                           else expected)  # M2's letters still arrive
 
 
 def test_frequency_cap_window_follows_the_rules():

@@ -13,6 +13,9 @@ from pipeline.lib.contact import CONTACT_COLUMNS, CONTACT_PURPOSE, MEMBER_COLUMN
 from pipeline.lib.ingest import Staged, is_in
 from pipeline.lib.occasions import greeting_festivals, requests
 from pipeline.lib.progress import report
+from pipeline.lib.returns import earlier_manifests, returned_addresses
+
+ADDRESS_COLUMNS = ("province", "city", "district")  # the address as the manifest prints it
 
 RECONCILES = "eligible_equals_planned_plus_suppressed"
 NOT_SUPPRESSED = "no_piece_for_a_suppressed_member"
@@ -21,13 +24,16 @@ NOT_SUPPRESSED = "no_piece_for_a_suppressed_member"
 @dg.multi_asset(
     partitions_def=editions,
     group_name="contact",
-    ins={"stg_members": dg.AssetIn(metadata=only_columns(*MEMBER_COLUMNS)),
-         "stg_contacts": dg.AssetIn(metadata=only_columns(*CONTACT_COLUMNS, CONTACT_PURPOSE))},
+    ins={"stg_members": dg.AssetIn(metadata=only_columns(*MEMBER_COLUMNS, *ADDRESS_COLUMNS)),
+         "stg_contacts": dg.AssetIn(metadata=only_columns(*CONTACT_COLUMNS, CONTACT_PURPOSE)),
+         "stg_returns": dg.AssetIn()},
     outs={
         "contact_plan": dg.AssetOut(description="One row per piece: member, kind, channel, "
                                     "piece_id (household post pieces cover several members)."),
         "suppressed": dg.AssetOut(description="Every request not planned, with the reason."),
         "contact_reconciliation": dg.AssetOut(description="eligible, planned, suppressed."),
+        "returned_addresses": dg.AssetOut(description="Members kept off post because a piece "
+                                          "came back to the address they still have."),
     },
     check_specs=[
         dg.AssetCheckSpec(RECONCILES, asset="contact_plan", blocking=True,
@@ -37,8 +43,8 @@ NOT_SUPPRESSED = "no_piece_for_a_suppressed_member"
     ],
 )
 def contact_plan(context: dg.AssetExecutionContext, settings: ClubPressSettings,
-                 stg_members: Staged, stg_contacts: Staged, upcoming_birthdays: pd.DataFrame,
-                 anniversaries: pd.DataFrame):
+                 stg_members: Staged, stg_contacts: Staged, stg_returns: Staged,
+                 upcoming_birthdays: pd.DataFrame, anniversaries: pd.DataFrame):
     start, _ = edition_window(context.partition_key)
     members = stg_members.frame
     festivals = greeting_festivals(
@@ -46,8 +52,14 @@ def contact_plan(context: dg.AssetExecutionContext, settings: ClubPressSettings,
         settings.club.calendar.greeting_festivals,
     )
     wanted = requests(members, upcoming_birthdays, anniversaries, festivals, pd.Timestamp(start))
+    returned, returned_counts = returned_addresses(
+        stg_returns.frame, earlier_manifests(settings.out, context.partition_key[:7]), members)
+    if returned_counts["returns"]:
+        report("contact", f"{returned_counts['returns']:,} returned pieces: {len(returned):,} "
+               f"members off post, {returned_counts['lifted']:,} lifted by a new address, "
+               f"{returned_counts['unmatched']:,} naming nobody loaded")
     result = plan_contacts(members, wanted, stg_contacts.frame, start, settings.as_of_date(),
-                           settings.club.contact)
+                           settings.club.contact, returned["member_id"])
     counts = result.reconciliation()
     report("contact", f"{counts['eligible']:,} requests: {counts['planned']:,} planned, "
            f"{counts['suppressed']:,} suppressed")
@@ -55,6 +67,8 @@ def contact_plan(context: dg.AssetExecutionContext, settings: ClubPressSettings,
     yield dg.Output(result.suppressed, output_name="suppressed",
                     metadata={"rows": len(result.suppressed)})
     yield dg.Output(counts, output_name="contact_reconciliation", metadata=counts)
+    yield dg.Output(returned, output_name="returned_addresses",
+                    metadata={"rows": len(returned), **returned_counts})
     yield dg.AssetCheckResult(check_name=RECONCILES, asset_key="contact_plan",
                               passed=counts["planned"] + counts["suppressed"] == counts["eligible"],
                               metadata=counts)

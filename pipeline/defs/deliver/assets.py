@@ -116,12 +116,14 @@ def edition(
     stg_complaints: Staged,
     stg_contacts: Staged,
     stg_events: Staged,
+    stg_returns: Staged,
     contact_reconciliation: dict,
     **marts: pd.DataFrame,
 ) -> dg.MaterializeResult:
     started = time.perf_counter()
     month = context.partition_key[:7]
-    staged = [stg_members, stg_transactions, stg_complaints, stg_contacts, stg_events]
+    staged = [stg_members, stg_transactions, stg_complaints, stg_contacts, stg_events,
+              stg_returns]
     build = settings.build_dir(month)
     final = settings.out / month
     previous = edition_changes.read_snapshot(final)  # before it is replaced
