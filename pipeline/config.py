@@ -139,6 +139,8 @@ class Print(_Model):
     envelope_window: EnvelopeWindow = EnvelopeWindow()
     batch_size: int = Field(500, ge=1)  # pieces per batch file
     duplex: bool = False  # printed on both sides: every piece starts on a new sheet
+    lead_days: int = Field(7, ge=0)  # a greeting is posted this many days before its day
+    drops: Literal["monthly", "weekly"] = "monthly"  # one drop per edition, or per week
 
 
 OfferTier = Literal["all", "key", "important", "ordinary"]

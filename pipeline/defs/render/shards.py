@@ -61,7 +61,8 @@ def print_work(config: ClubConfig, edition: str, as_of, plan: pd.DataFrame,
                members: pd.DataFrame, events: pd.DataFrame, segments: pd.DataFrame,
                birthdays: pd.DataFrame, anniversaries: pd.DataFrame,
                holidays: pd.DataFrame) -> PrintWork:
-    pieces = letter_lib.letter_pieces(plan, members, birthdays, anniversaries, holidays, edition)
+    pieces = letter_lib.letter_pieces(plan, members, birthdays, anniversaries, holidays, edition,
+                                      as_of, config.print.lead_days, config.print.drops)
     letter_batches = {b.path: b for b in letter_lib.batches(pieces, config.print.batch_size)}
     prepared = newsletter_lib.prepare(plan, members, segments, birthdays, holidays, events,
                                       config, edition, as_of)
