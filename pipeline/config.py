@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipeline.lib.calendar import WESTERN_DATES
+from pipeline.lib.calls import CallRules
 from pipeline.lib.complaints import SlaTargets
 from pipeline.lib.contact import ContactRules
 from pipeline.lib.rfm import DEFAULT_SEGMENT_RULES, SegmentRule, check_segment_rules
@@ -215,6 +216,7 @@ class ClubConfig(_Model):
     print: Print = Print()
     contact: ContactRules = ContactRules()
     offers: Offers = Offers()
+    calls: CallRules = CallRules()
     output: Output = Output()
     orchestration: Orchestration = Orchestration()
 

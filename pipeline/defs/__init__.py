@@ -14,6 +14,7 @@ from pipeline.defs.complaints.assets import (
 )
 from pipeline.defs.contact.assets import contact_plan
 from pipeline.defs.deliver.assets import edition, mailing_house
+from pipeline.defs.deliver.calls import call_list
 from pipeline.defs.render.assets import letters, monthly_report, newsletters
 from pipeline.defs.render.proofs import proofs
 from pipeline.defs.render.shards import SHARD_ASSETS
@@ -43,6 +44,7 @@ ASSETS = [
     letters,
     proofs,
     mailing_house,
+    call_list,
     edition,
 ]
 

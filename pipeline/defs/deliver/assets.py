@@ -63,7 +63,7 @@ def step_seconds(context: dg.AssetExecutionContext) -> dict[str, float]:
 
 
 # Steps that fill an edition folder beside the render steps, and the folder each fills.
-DELIVERY_PARTS = {"mailing_house": "delivery"}
+DELIVERY_PARTS = {"mailing_house": "delivery", "call_list": "calls"}
 
 
 @dg.asset(
