@@ -367,6 +367,14 @@ def forget_in_edition(edition_dir: Path, trace: MemberTrace) -> dict:
             path.unlink()
             changes["newsletters"] += 1
 
+    calls = edition_dir / "calls" / "call-list.csv"  # staff's call list: their row goes
+    if calls.exists():
+        listed = pd.read_csv(calls, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        mine = listed["member_id"] == trace.member_id
+        if mine.any():
+            listed[~mine].to_csv(calls, index=False, encoding="utf-8-sig")  # cells already safe
+            changes["tables"].append("calls/call-list.csv")
+
     manifest_path = edition_dir / "letters" / "manifest.csv"
     manifest = (pd.read_csv(manifest_path, dtype=str, keep_default_na=False,
                             encoding="utf-8-sig") if manifest_path.exists() else pd.DataFrame())
