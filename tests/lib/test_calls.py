@@ -130,3 +130,26 @@ def test_file_is_utf8_with_bom_and_formula_safe(tmp_path):
     text = raw.decode("utf-8-sig")
     assert "'=HYPERLINK" in text
     assert "'+8613800000002" in text  # Excel would read +86... as a number and drop the +
+
+
+def test_filled_in_call_list_loads_back_as_contact_history(exports):
+    from pipeline.lib.ingest import ROW_QUARANTINED, ingest_table
+    from pipeline.lib.schema import TABLES
+
+    frame = call_list(members().assign(member_id=lambda f: f["member_id"].str.replace("M", "M00")),
+                      SEGMENTS.assign(member_id=lambda f: f["member_id"].str.replace("M", "M00")),
+                      CHURN.assign(member_id=["M0001", "M0010"]), BIRTHDAYS.head(0),
+                      COMPLAINTS.head(0), RETURNED.head(0), CallRules(), START, AS_OF)
+    frame.loc[0, ["called_at", "outcome"]] = ["2026-12-03", "已联系，下周来会所"]
+    (exports / "contacts.csv").unlink()  # the club uses the call list as its contacts
+    write_call_list(frame, exports)
+    (exports / "columns.yaml").write_text(
+        "contacts:\n  file: call-list.csv\n  columns:\n    contact_id: call_id\n"
+        "    date: called_at\n    purpose: reason\n", encoding="utf-8")
+    known = pd.Index(ingest_table(exports, TABLES["members"], as_of=AS_OF).frame["member_id"])
+    contacts = ingest_table(exports, TABLES["contacts"], known, AS_OF)
+    assert contacts.frame[["member_id", "contact_date", "purpose"]].values.tolist() == [
+        ["M0001", pd.Timestamp(2026, 12, 3), "churn_risk"]]
+    not_called = contacts.quarantine[contacts.quarantine["action"] == ROW_QUARANTINED]
+    assert not_called["reason"].tolist() == ["date: required value is blank"] * (len(frame) - 1)
+    assert contacts.reconciliation()["rows_read"] == len(frame)
