@@ -15,7 +15,7 @@ import dagster as dg
 
 from pipeline.defs.marts import MARTS
 from pipeline.definitions import defs
-from pipeline.run import run_config
+from pipeline.defs.resources import run_config
 
 DATA_STEPS = ["stg_members", "stg_transactions", "stg_complaints", "stg_contacts", "stg_events",
               "warehouse", *MARTS, "contact_reconciliation", "warehouse_marts"]

@@ -105,7 +105,7 @@ def main(out: str, email_dir: str | None = None) -> None:
     result.update(one_by_one_pages=pages, one_by_one_pages_per_second=round(pages / seconds, 1))
 
     prepared = newsletter.prepare(plan, members, segments, birthdays, holidays, events, config,
-                                  EDITION, pd.Timestamp("2026-11-20").date())
+                                  EDITION)
     posted = newsletter.print_order(prepared.by_post)[:PRINT_PIECES]
     size = -(-len(posted) // (PROCESSES * 2)) if posted else 1
     jobs = [newsletter.print_job(prepared.edition, posted[i:i + size], n)

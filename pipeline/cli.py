@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 
 from pipeline.config import ConfigError, load_config
+from pipeline.lib.edition import Edition, today
 from pipeline.lib.glyphs import FontsMissing
 from pipeline.lib.readers import ExportError
 from pipeline.settings import PATHS
@@ -115,24 +116,18 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
 
 
-def _next_month(day: date) -> str:
-    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
-    return f"{year:04d}-{month:02d}"
-
-
 def _run(args: argparse.Namespace) -> int:
     from pipeline.run import run_edition  # Dagster loads only for commands that need it
 
     if not args.exports.is_dir():
         raise UsageError(f"--exports {args.exports}: not a folder")
     config = load_config(args.config)
-    as_of = args.as_of or _today(config.timezone)
-    month = args.month or _next_month(as_of)
+    edition = Edition.after(args.as_of or today(config.timezone), config.timezone, args.month)
     final = run_edition(
         exports=args.exports.resolve(),
         out=args.out.resolve(),
-        month=month,
-        as_of=as_of,
+        month=edition.month,
+        as_of=edition.as_of,
         config_file=args.config.resolve() if args.config else None,
         warehouse=args.warehouse.resolve(),
         processes=args.processes,
@@ -140,12 +135,6 @@ def _run(args: argparse.Namespace) -> int:
     print(f"Edition ready: {final}")
     print(f"Review site:   {final / 'index.html'}")
     return EXIT_OK
-
-
-def _today(timezone: str) -> date:
-    from pipeline.lib.parse import today_in
-
-    return today_in(timezone)
 
 
 def _sample(args: argparse.Namespace) -> int:
@@ -196,7 +185,7 @@ def _forget(args: argparse.Namespace) -> int:
         raise UsageError("--member: a member id is required")
     config = load_config(args.config)
     result = forget_member(args.member, args.warehouse.resolve(), args.out.resolve(),
-                           config, _today(config.timezone))
+                           config, today(config.timezone))
     print(f"Erasure register: {result.register} "
           f"({'member added' if result.newly_registered else 'member already registered'}); "
           "every later run leaves the member out")

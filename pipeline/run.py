@@ -9,6 +9,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from pipeline.defs.resources import run_config
+from pipeline.lib.privacy import owner_only_umask, restrict_file
 from pipeline.lib.readers import ExportError
 from pipeline.settings import PATHS
 
@@ -17,41 +19,57 @@ class RunFailed(ExportError):
     """A step failed; the message is the step's own (file, line and column where known)."""
 
 
-def run_config(
-    exports: Path, out: Path, as_of: date, config_file: Path | None, warehouse: Path
-) -> dict:
-    settings = {
-        "exports_dir": str(exports),
-        "out_dir": str(out),
-        "warehouse": str(warehouse),
-        "config_file": str(config_file or ""),
-        "as_of": as_of.isoformat(),
-    }
-    return {
-        "resources": {
-            "settings": {"config": settings},
-            "io_manager": {"config": {"base_dir": str(out / ".work")}},
-        },
-        "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
-    }
-
-
 # A frame of a Jinja template in a stack trace: the template's file and line.
 TEMPLATE_FRAME = re.compile(r'File "([^"]+\.j2)", line (\d+)')
+# Any frame: file, line and function.
+FRAME = re.compile(r'File "([^"]+)", line (\d+), in (\S+)')
+
+# Errors the project raises on purpose, whose message already says what and where (the
+# export's file, line and column; the batch; the setting). Anything else is unexpected:
+# the operator is told the step, the error and the project's own line where it happened.
+EXPECTED_ERRORS = {"ExportError", "RunFailed", "ErasureError", "DeliveryError", "RenderError",
+                   "FontsMissing", "ConfigError"}
+
+# Where the full traceback of an unexpected error is kept, inside --out.
+FAILURE_LOG = Path(".work") / "last-failure.log"
+
+
+def _innermost(error):
+    while error.cause is not None:
+        error = error.cause
+    return error
+
+
+def project_frame(stack: list[str]) -> str | None:
+    """The innermost frame of the project's own code in a formatted stack, as
+    `pipeline/lib/letters.py:116 in _festival_rows` (None when no frame is ours)."""
+    package = PATHS.root / "pipeline"
+    for path, line, function in reversed(FRAME.findall("".join(stack))):
+        if Path(path).is_relative_to(package):
+            return f"{Path(path).relative_to(PATHS.root).as_posix()}:{line} in {function}"
+    return None
 
 
 def _root_message(error) -> str:
     """The innermost error message, which is ours (e.g. an ExportError naming the file);
-    an error inside a template also names the template and its line."""
-    while error.cause is not None:
-        error = error.cause
+    an error inside a template also names the template and its line; an unexpected
+    error also names its type and the project's own frame where it happened."""
+    error = _innermost(error)
     message = re.sub(rf"^[\w.]*{error.cls_name}: ", "", error.message.strip())
     frames = TEMPLATE_FRAME.findall("".join(error.stack))
     if frames:
         path, line = frames[-1]
         shown = Path(path).relative_to(PATHS.templates) if Path(path).is_relative_to(PATHS.templates) else path
         message += f" (template {shown}, line {line})"
+    elif error.cls_name not in EXPECTED_ERRORS:
+        where = project_frame(error.stack)
+        message = f"{error.cls_name}: {message}" + (f" ({where})" if where else "")
     return message
+
+
+def _is_unexpected(error) -> bool:
+    error = _innermost(error)
+    return error.cls_name not in EXPECTED_ERRORS and not TEMPLATE_FRAME.search("".join(error.stack))
 
 
 # The executor's own step-by-step lines stay out of the operator's terminal (progress
@@ -100,10 +118,11 @@ def run_edition(
     if partition not in job.partitions_def.get_partition_keys():
         raise RunFailed(f"--month {month}: outside the editions this installation knows")
     config = run_config(exports, out, as_of, config_file, warehouse)
+    (out / FAILURE_LOG).unlink(missing_ok=True)  # it describes the last run only
     if processes <= 1:
         result = job.execute_in_process(run_config=config, partition_key=partition,
                                         raise_on_error=False)
-        _raise_on_failure(result)
+        _raise_on_failure(result, out)
         return out / month
     config["execution"] = {"config": {"multiprocess": {
         "max_concurrent": processes, "start_method": {"forkserver": {"preload_modules": PRELOAD}},
@@ -117,22 +136,30 @@ def run_edition(
         with dg.DagsterInstance.local_temp(str(home), overrides=QUIET) as instance, \
                 dg.execute_job(dg.reconstructable(monthly_job), instance, run_config=config,
                                tags={"dagster/partition": partition}) as result:
-            _raise_on_failure(result)
+            _raise_on_failure(result, out)
     finally:
         shutil.rmtree(home, ignore_errors=True)
     return out / month
 
 
-def _raise_on_failure(result) -> None:
+def _raise_on_failure(result, out: Path) -> None:
     """RunFailed with what went wrong: each failed step's own message, each blocking
-    check that failed (it stops the steps after it), else the run's failure message."""
+    check that failed (it stops the steps after it), else the run's failure message.
+
+    A step that failed on an unexpected error is named with the error's type and the
+    project's own frame, and the full tracebacks go to `out/.work/last-failure.log`."""
     if result.success:
         return
-    messages = []
+    messages, tracebacks = [], []
     for event in result.all_events:
         kind = event.event_type
         if kind == dg.DagsterEventType.STEP_FAILURE:
-            messages.append(_root_message(event.event_specific_data.error))
+            error = event.event_specific_data.error
+            if _is_unexpected(error):
+                messages.append(f"step {event.step_key} failed: {_root_message(error)}")
+                tracebacks.append(f"step {event.step_key}\n{error.to_string()}")
+            else:
+                messages.append(_root_message(error))
         elif kind == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data
             if not evaluation.passed and evaluation.blocking:
@@ -141,6 +168,21 @@ def _raise_on_failure(result) -> None:
                                 + (f" ({details})" if details else ""))
         elif kind in (dg.DagsterEventType.RUN_FAILURE, dg.DagsterEventType.ENGINE_EVENT):
             error = getattr(event.event_specific_data, "error", None)
-            if error is not None:
+            if error is not None and not messages:  # else it repeats a step's failure
                 messages.append(f"{event.message or 'the run failed'}: {_root_message(error)}")
-    raise RunFailed("; ".join(dict.fromkeys(messages)) or "the run failed")
+                if _is_unexpected(error):
+                    tracebacks.append(error.to_string())
+    message = "; ".join(dict.fromkeys(messages)) or "the run failed"
+    if tracebacks:
+        message += f"; full traceback in {write_failure_log(out, tracebacks)}"
+    raise RunFailed(message)
+
+
+def write_failure_log(out: Path, tracebacks: list[str]) -> Path:
+    """`out/.work/last-failure.log`, owner-only: tracebacks may quote member data."""
+    path = out / FAILURE_LOG
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with owner_only_umask():
+        path.write_text("\n\n".join(tracebacks) + "\n", encoding="utf-8")
+    restrict_file(path)
+    return path

@@ -3,7 +3,8 @@
 import dagster as dg
 import pandas as pd
 
-from pipeline.defs.partitions import edition_window
+from pipeline.defs.resources import ClubPressSettings
+from pipeline.lib.edition import Edition
 from pipeline.lib.calendar import KINDS
 from pipeline.lib.ingest import is_in
 
@@ -16,27 +17,27 @@ def _duplicates(frame: pd.DataFrame, columns: list[str]) -> int:
     return int(frame.duplicated(columns).sum())
 
 
-def _in_window(context, values: pd.Series) -> int:
-    start, end = edition_window(context.partition_key)
+def _in_window(edition: Edition, values: pd.Series) -> int:
     days = pd.to_datetime(values)
-    return int(((days < pd.Timestamp(start)) | (days > pd.Timestamp(end))).sum())
+    return int(((days < pd.Timestamp(edition.first_day))
+                | (days > pd.Timestamp(edition.last_day))).sum())
 
 
 @dg.asset_check(asset="upcoming_birthdays", blocking=True,
                 description="One birthday per member, every one inside the edition month.")
 def birthdays_unique_and_in_month(context: dg.AssetCheckExecutionContext,
-                                  upcoming_birthdays: pd.DataFrame):
+                                  settings: ClubPressSettings, upcoming_birthdays: pd.DataFrame):
     duplicates = _duplicates(upcoming_birthdays, ["member_id"])
-    outside = _in_window(context, upcoming_birthdays["birthday"])
+    outside = _in_window(settings.edition(context), upcoming_birthdays["birthday"])
     return _result(duplicates == 0 and outside == 0, duplicates=duplicates, outside_month=outside)
 
 
 @dg.asset_check(asset="anniversaries", blocking=True,
                 description="One anniversary per member and kind, inside the edition month.")
 def anniversaries_unique_and_in_month(context: dg.AssetCheckExecutionContext,
-                                      anniversaries: pd.DataFrame):
+                                      settings: ClubPressSettings, anniversaries: pd.DataFrame):
     duplicates = _duplicates(anniversaries, ["member_id", "kind"])
-    outside = _in_window(context, anniversaries["anniversary_date"])
+    outside = _in_window(settings.edition(context), anniversaries["anniversary_date"])
     return _result(duplicates == 0 and outside == 0, duplicates=duplicates, outside_month=outside)
 
 

@@ -13,9 +13,3 @@ editions = dg.MonthlyPartitionsDefinition(
     start_date=f"{FIRST_EDITION}-01", end_date=f"{int(LAST_EDITION[:4]) + 1}-01-01", end_offset=_MONTHS
 )
 
-
-def edition_window(partition_key: str):
-    from datetime import date, timedelta
-    start = date.fromisoformat(partition_key)
-    following = date(start.year + start.month // 12, start.month % 12 + 1, 1)
-    return start, following - timedelta(days=1)

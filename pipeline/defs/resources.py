@@ -16,6 +16,7 @@ import dagster as dg
 import pandas as pd
 
 from pipeline.config import ClubConfig, load_config
+from pipeline.lib.edition import Edition, today
 from pipeline.lib.ingest import Staged
 from pipeline.settings import PATHS
 
@@ -42,9 +43,13 @@ class ClubPressSettings(dg.ConfigurableResource):
         return load_config(Path(self.config_file) if self.config_file else None)
 
     def as_of_date(self) -> date:
-        if self.as_of:
-            return date.fromisoformat(self.as_of)
-        return pd.Timestamp.now(tz=self.club.timezone).date()
+        """The run's cut-off day: `as_of`, else today in the club's time zone."""
+        return date.fromisoformat(self.as_of) if self.as_of else today(self.club.timezone)
+
+    def edition(self, context: dg.AssetExecutionContext | str) -> Edition:
+        """The edition a step builds: its partition's month and the run's cut-off."""
+        key = context if isinstance(context, str) else context.partition_key
+        return Edition.of_partition(key, self.as_of_date(), self.club.timezone)
 
     def render_dir(self, edition: str, part: str) -> Path:
         """Where a render step writes its documents (`report`, `letters`, ...) before the
@@ -54,6 +59,27 @@ class ClubPressSettings(dg.ConfigurableResource):
     def build_dir(self, edition: str) -> Path:
         """The edition is assembled here and moved to `out/<edition>` when complete."""
         return self.out / ".build" / edition
+
+
+def run_config(
+    exports: Path, out: Path, as_of: date, config_file: Path | None, warehouse: Path
+) -> dict:
+    """The run configuration of one edition: these settings, the Parquet hand-over in
+    `out/.work`, and a quiet console (the CLI, the schedule and the sensor use it)."""
+    settings = {
+        "exports_dir": str(exports),
+        "out_dir": str(out),
+        "warehouse": str(warehouse),
+        "config_file": str(config_file or ""),
+        "as_of": as_of.isoformat(),
+    }
+    return {
+        "resources": {
+            "settings": {"config": settings},
+            "io_manager": {"config": {"base_dir": str(out / ".work")}},
+        },
+        "loggers": {"console": {"config": {"log_level": "CRITICAL"}}},
+    }
 
 
 SUMMARY_ONLY = {"rows": False}  # AssetIn metadata: load a Staged input without its rows

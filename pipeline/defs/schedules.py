@@ -10,15 +10,16 @@ core, so the render shards run side by side.
 
 import os
 import time
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 
 from pipeline.config import ClubConfig, load_config
+from pipeline.lib.edition import Edition
 from pipeline.lib.inbox import ready_folders
-from pipeline.run import run_config
+from pipeline.defs.resources import run_config
 from pipeline.settings import PATHS
 
 
@@ -31,12 +32,6 @@ def _path(text: str, default: Path) -> Path:
     return (PATHS.root / text).resolve() if text else default
 
 
-def next_edition(day: date) -> str:
-    """The partition key of the edition after `day`'s month: 2026-11-20 -> 2026-12-01."""
-    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
-    return f"{year:04d}-{month:02d}-01"
-
-
 def edition_request(config: ClubConfig, exports: Path, moment: datetime,
                     run_key: str | None = None, tags: dict | None = None) -> dg.RunRequest:
     """The run of the next edition as of `moment` (converted to the club's time zone)."""
@@ -46,7 +41,8 @@ def edition_request(config: ClubConfig, exports: Path, moment: datetime,
         exports, _path(orchestration.out, PATHS.output), day, config_file(),
         _path(orchestration.warehouse, PATHS.warehouse),
     )
-    return dg.RunRequest(run_key=run_key, partition_key=next_edition(day), run_config=settings,
+    edition = Edition.after(day, config.timezone)  # 2026-11-20 -> edition 2026-12
+    return dg.RunRequest(run_key=run_key, partition_key=edition.partition_key, run_config=settings,
                          tags={"clubpress/exports": str(exports), **(tags or {})})
 
 

@@ -29,13 +29,13 @@ SECURITY.md), never in the mailing-house archive.
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from pipeline.lib.edition import Edition
 from pipeline.lib.privacy import spreadsheet_safe
 from pipeline.lib.warehouse import query
 
@@ -96,8 +96,9 @@ COMPLAINT_COLUMNS: tuple[str, ...] = (
 
 def call_list(members: pd.DataFrame, segments: pd.DataFrame, churn_risk: pd.DataFrame,
               birthdays: pd.DataFrame, complaints: pd.DataFrame, returned: pd.DataFrame,
-              rules: CallRules, edition_start: date, as_of: date) -> pd.DataFrame:
+              rules: CallRules, edition: Edition) -> pd.DataFrame:
     """The call list (COLUMNS), highest priority first; see the module notes."""
+    edition_start, as_of = edition.first_day, edition.as_of
     frame = query(
         "marts/fct_call_list",
         params={

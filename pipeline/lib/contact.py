@@ -43,10 +43,10 @@ Decisions, in the order they are taken for each request
    (1 for every other piece). E-mail and SMS stay personal, and so do birthdays and
    membership anniversaries.
 4. **Frequency cap.** Per member, history contacts dated in
-   `[as_of - cap_window_days, as_of)` (any channel) whose purpose is one of
-   `cap_purposes` (greetings and newsletters by default; a purpose also matches by its
-   kind family, `festival-mid-autumn` by `festival`; a blank purpose counts, since it
-   may be a greeting) plus the pieces
+   in the `cap_window_days` days ending with the cut-off day (any channel) whose
+   purpose is one of `cap_purposes` (greetings and newsletters by default; a purpose
+   also matches by its kind family, `festival-mid-autumn` by `festival`; a blank
+   purpose counts, since it may be a greeting) plus the pieces
    planned in the edition may not exceed `max_pieces_per_month`. Pieces are granted
    highest priority first (between kinds of one priority: kind name order); the ones
    that do not fit are suppressed as `frequency_cap`. A household piece counts against
@@ -85,6 +85,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from pipeline.lib.edition import Edition
 
 Channel = Literal["post", "email", "sms"]
 CHANNELS: tuple[str, ...] = ("post", "email", "sms")
@@ -200,7 +202,7 @@ class ContactRules(BaseModel):
       Default [birthday, festival, anniversary, newsletter].
     - `max_pieces_per_month`: at most this many pieces per member, counting the
       edition's planned pieces and the history contacts in the window. Default 3.
-    - `cap_window_days`: the history window, in days before `as_of`. Default 30.
+    - `cap_window_days`: the history window, in days ending with the cut-off day. Default 30.
     - `household_kinds`: families or kinds sent once per household at one address, by
       post. Default [festival, newsletter, anniversary-ownership].
     - `cap_purposes`: the history contact purposes that count against the cap (a
@@ -555,9 +557,10 @@ def _counted_purpose(purposes: pd.Series, cap_purposes: list[str]) -> np.ndarray
 
 def _contacts_in_window(contacts: pd.DataFrame | None, as_of: date, window_days: int,
                         cap_purposes: list[str] | None = None) -> pa.Array:
-    """member_id of every history contact dated in `[as_of - window_days, as_of)` whose
-    purpose counts (`_counted_purpose`; every contact when there is no purpose column
-    or `cap_purposes` is None)."""
+    """member_id of every history contact dated in the `window_days` days that end with
+    the cut-off day `as_of` (data up to the end of the cut-off day counts) whose purpose
+    counts (`_counted_purpose`; every contact when there is no purpose column or
+    `cap_purposes` is None)."""
     if contacts is None or not len(contacts) or window_days == 0:
         return pa.array([], pa.large_string())
     _require(contacts, CONTACT_COLUMNS, "contacts")
@@ -567,7 +570,8 @@ def _contacts_in_window(contacts: pd.DataFrame | None, as_of: date, window_days:
     if isinstance(when.dtype, pd.DatetimeTZDtype):
         raise ValueError(f"contacts.contact_date: expected dates, got {when.dtype}")
     day = when.to_numpy().astype("datetime64[D]")
-    start, end = np.datetime64(as_of - timedelta(days=window_days), "D"), np.datetime64(as_of, "D")
+    end = np.datetime64(as_of + timedelta(days=1), "D")
+    start = end - np.timedelta64(window_days, "D")
     in_window = (day >= start) & (day < end)
     if cap_purposes is not None and CONTACT_PURPOSE in contacts:
         in_window &= _counted_purpose(contacts[CONTACT_PURPOSE], cap_purposes)
@@ -584,8 +588,7 @@ def plan_contacts(
     members: pd.DataFrame,
     requests: pd.DataFrame,
     contacts: pd.DataFrame | None,
-    edition_start: date,
-    as_of: date,
+    edition: Edition,
     rules: ContactRules | None = None,
     returned: pd.Series | None = None,
 ) -> ContactPlan:
@@ -594,7 +597,7 @@ def plan_contacts(
     `members`: staged members (MEMBER_COLUMNS at least). `requests`: member_id, kind,
     one row per pair. `contacts`: member_id, contact_date and optionally purpose
     (history; None for none).
-    `edition_start`: first day of the edition month. `as_of`: the data cut-off.
+    `edition`: the edition month (piece ids) and the data cut-off (the cap's history).
     `returned`: member ids whose post came back to the address they still have.
     Raises `ValueError` (naming the value) for a request of an unknown member, a
     repeated (member_id, kind), a kind the rules do not cover, a repeated member_id,
@@ -605,8 +608,7 @@ def plan_contacts(
     that must be hashed for `piece_id`).
     """
     rules = rules or ContactRules()
-    if edition_start.day != 1:
-        raise ValueError(f"edition_start must be the first day of a month, got {edition_start}")
+    edition_start = edition.first_day
     people = _members(members, returned)
     _require(requests, REQUEST_COLUMNS, "requests")
     requested, kind_text = _arrow(requests["member_id"]), _arrow(requests["kind"])
@@ -618,7 +620,8 @@ def plan_contacts(
     kinds = sorted(encoded.dictionary.to_pylist())
     to_sorted = np.array([kinds.index(k) for k in encoded.dictionary.to_pylist()], dtype=np.int64)
     kind_code = to_sorted[_numpy(encoded.indices)] if kinds else np.zeros(0, dtype=np.int64)
-    history = _contacts_in_window(contacts, as_of, rules.cap_window_days, rules.cap_purposes)
+    history = _contacts_in_window(contacts, edition.as_of, rules.cap_window_days,
+                                  rules.cap_purposes)
     found = _positions(pa.concat_arrays([requested, history]), people.ids)  # one hash table
     member, history_member = found[: len(requested)], found[len(requested):]
     if (member < 0).any():

@@ -1,108 +1,101 @@
-"""The edition folder: tables, run.json, and the atomic move into place."""
+"""One edition: the month it greets and the data cut-off it is built from.
+
+Every step receives the same `Edition` (the asset's partition and the run's `as_of`), so
+"which month" and "up to when" are answered in one place. The cut-off rule is the same
+for every table: **data up to the end of the cut-off day, in the club's time zone,
+counts** (a purchase, a complaint, a contact at 10:00 on the cut-off day are history;
+anything from midnight after it is not). Timestamps in the exports are naive local times
+of the club's zone, so `cutoff_at` is naive too; `cutoff_at_aware` carries the zone.
+"""
 
 from __future__ import annotations
 
-import ctypes
-import json
-import os
-import platform
-import shutil
-from datetime import date
-from importlib import metadata
-from pathlib import Path
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-import pandas as pd
-
-from pipeline.lib.privacy import restrict_tree, spreadsheet_safe
-
-VERSIONED = ("clubpress", "dagster", "duckdb", "pandas", "pyarrow", "jinja2", "weasyprint")
+MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 
 
-def write_table(frame: pd.DataFrame, tables_dir: Path, name: str) -> dict[str, str]:
-    """`tables/<name>.csv` (UTF-8 with BOM, so spreadsheets show Chinese) and `.parquet`.
-
-    In the CSV a text cell a spreadsheet would run as a formula gets a leading `'`
-    (privacy.spreadsheet_safe); the Parquet keeps the text as it is."""
-    tables_dir.mkdir(parents=True, exist_ok=True)
-    csv_path = tables_dir / f"{name}.csv"
-    spreadsheet_safe(frame).to_csv(csv_path, index=False, encoding="utf-8-sig", lineterminator="\n")
-    frame.to_parquet(tables_dir / f"{name}.parquet", index=False)
-    return {"csv": csv_path.name, "parquet": f"{name}.parquet"}
+def month_key(day: date) -> str:
+    """'YYYY-MM' of the month `day` falls in."""
+    return f"{day.year:04d}-{day.month:02d}"
 
 
-def versions() -> dict[str, str]:
-    found = {"python": platform.python_version()}
-    for package in VERSIONED:
-        try:
-            found[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            continue
-    return found
+def first_day_of(month: str) -> date:
+    """'2026-12' -> date(2026, 12, 1); ValueError for anything that is not YYYY-MM."""
+    if not isinstance(month, str) or not MONTH.fullmatch(month):
+        raise ValueError(f"edition month must be YYYY-MM, got {month!r}")
+    return date(int(month[:4]), int(month[5:]), 1)
 
 
-def run_record(
-    edition: str,
-    as_of: date,
-    inputs: list[dict],
-    config: dict,
-    reconciliation: dict[str, dict[str, int]],
-    timings: dict[str, float],
-) -> dict:
-    """The contents of run.json (no personal data: counts, hashes and versions only)."""
-    return {
-        "edition": edition,
-        "as_of": as_of.isoformat(),
-        "inputs": inputs,
-        "config": config,
-        "versions": versions(),
-        "timings_seconds": {k: round(v, 3) for k, v in timings.items()},
-        "reconciliation": reconciliation,
-    }
+def first_of_next_month(day: date) -> date:
+    """The first day of the month after `day`'s month: 2026-12-06 -> 2027-01-01."""
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
-def write_json(path: Path, document: dict) -> None:
-    path.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+def today(timezone: str) -> date:
+    """Today's date in the club's time zone (the default cut-off)."""
+    return datetime.now(ZoneInfo(timezone)).date()
 
 
-def exchange(a: Path, b: Path) -> bool:
-    """Swap two existing paths atomically (Linux `renameat2` with RENAME_EXCHANGE);
-    False, with nothing changed, where the system or file system cannot."""
-    try:
-        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError):
-        return False
-    at_fdcwd, rename_exchange = -100, 2
-    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+@dataclass(frozen=True)
+class Edition:
+    """The edition month (`YYYY-MM`) and the data cut-off day `as_of`."""
 
+    month: str
+    as_of: date
+    timezone: str = "Asia/Shanghai"
 
-def publish(build: Path, final: Path, private: bool = False) -> None:
-    """Move a complete edition into place; the previous one stays until the new one is in.
-    `private`: the edition's folders and files are made owner-only (0700, 0600) first.
+    def __post_init__(self) -> None:
+        first_day_of(self.month)  # raises for anything but YYYY-MM
+        if type(self.as_of) is not date:  # a datetime is a date too: refuse its time part
+            raise TypeError(f"as_of must be a date, got {self.as_of!r}")
 
-    Where the system can (Linux), the two folders are swapped in one atomic step, so
-    there is no moment without an edition at `final`; the previous one, now at `build`,
-    is then removed (a run stopped before that leaves it for the next run to clear).
-    Elsewhere a directory cannot be renamed over a non-empty one, so the old edition is
-    first renamed aside, the new one renamed in, and only then is the old one removed.
-    """
-    if private:
-        restrict_tree(build)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    retired = final.with_name(f".{final.name}.previous")
-    if retired.exists() and not final.exists():
-        os.replace(retired, final)  # an earlier publish was cut off between its renames
-    if retired.exists():
-        shutil.rmtree(retired)
-    if final.exists() and exchange(build, final):
-        shutil.rmtree(build)
-    elif final.exists():
-        os.replace(final, retired)
-        os.replace(build, final)
-    else:
-        os.replace(build, final)
-    if retired.exists():
-        shutil.rmtree(retired)
-    try:
-        build.parent.rmdir()  # the `.build` folder, when no other edition is being built
-    except OSError:
-        pass
+    @classmethod
+    def after(cls, as_of: date, timezone: str = "Asia/Shanghai", month: str | None = None) -> Edition:
+        """The edition built on `as_of`: `month`, else the month after the cut-off's
+        (cut-off 2026-12-06 -> edition 2027-01, as the schedule and the CLI build it)."""
+        return cls(month or month_key(first_of_next_month(as_of)), as_of, timezone)
+
+    @classmethod
+    def of_partition(cls, partition_key: str, as_of: date, timezone: str = "Asia/Shanghai") -> Edition:
+        """From a Dagster partition key (`YYYY-MM-01`)."""
+        return cls(partition_key[:7], as_of, timezone)
+
+    @property
+    def partition_key(self) -> str:
+        return f"{self.month}-01"
+
+    @property
+    def first_day(self) -> date:
+        return first_day_of(self.month)
+
+    @property
+    def last_day(self) -> date:
+        return self.next_first_day - timedelta(days=1)
+
+    @property
+    def next_first_day(self) -> date:
+        """The first day after the edition month."""
+        return first_of_next_month(self.first_day)
+
+    @property
+    def cutoff_at(self) -> datetime:
+        """The first instant that no longer counts: midnight after the cut-off day (naive,
+        in the club's local time, like the exports' timestamps)."""
+        return datetime.combine(self.as_of + timedelta(days=1), time())
+
+    @property
+    def cutoff_at_aware(self) -> datetime:
+        return self.cutoff_at.replace(tzinfo=ZoneInfo(self.timezone))
+
+    @property
+    def report_month(self) -> date:
+        """First day of the month the report covers: the last complete calendar month
+        before the cut-off day (cut-off 2026-11-20 -> October 2026)."""
+        return (self.as_of.replace(day=1) - timedelta(days=1)).replace(day=1)
+
+    def __str__(self) -> str:
+        return f"edition {self.month} (cut-off {self.as_of.isoformat()})"

@@ -348,7 +348,7 @@ def _scrub_quarantine(frame: pd.DataFrame, trace: MemberTrace) -> pd.DataFrame:
 
 def forget_in_edition(edition_dir: Path, trace: MemberTrace) -> dict:
     """Remove the member from one edition folder; see SECURITY.md for what is withdrawn."""
-    from pipeline.lib.edition import write_json, write_table
+    from pipeline.lib.publish import write_json, write_table
     from pipeline.lib.newsletter import safe_name
 
     changes = {"tables": [], "newsletters": 0, "withdrawn": []}

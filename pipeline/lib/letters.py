@@ -39,6 +39,7 @@ from pipeline.config import ClubConfig, EnvelopeWindow
 from pipeline.lib import i18n
 from pipeline.lib.calendar import festival_key
 from pipeline.lib.contact import safe_part
+from pipeline.lib.edition import first_day_of
 from pipeline.lib.glyphs import LETTER_FONTS, missing_glyphs
 from pipeline.lib.pdf import Rendered, RenderError, css, render_pdf
 from pipeline.lib.privacy import spreadsheet_safe
@@ -191,8 +192,7 @@ def letter_pieces(
     ValueError naming it: a letter is never sent half-filled. `as_of`, `lead_days` and
     `drops` date the pieces (`mail_dates`).
     """
-    if not re.fullmatch(r"\d{4}-\d{2}", edition):
-        raise ValueError(f"edition must be YYYY-MM, got {edition!r}")
+    first_day_of(edition)  # ValueError unless YYYY-MM
     post = plan[(plan["channel"] == "post") & (plan["kind"] != "newsletter")]
     post = post.astype({"member_id": "string", "kind": "string"})
     people = members.drop(columns=["household_id"], errors="ignore")
@@ -438,16 +438,11 @@ def club_view(config: ClubConfig) -> dict:
     }
 
 
-def _edition_day(edition: str) -> date:
-    """The letters' date: the first day of the edition month."""
-    return pd.Timestamp(f"{edition}-01").date()
-
-
 def batch_html(views: list[dict], club: dict, edition: str, pad_to_sheet: bool) -> str:
     """One HTML document for a batch: `views` from piece_view, `club` from club_view;
     `pad_to_sheet` ends it with a blank page when the last piece ends on a front."""
     return render("letters/batch.html.j2", pieces=views, club=club,
-                  letter_date=_edition_day(edition), pad_to_sheet=pad_to_sheet)
+                  letter_date=first_day_of(edition), pad_to_sheet=pad_to_sheet)
 
 
 def _whole_sheets(anchor_pages: dict[str, int]) -> int:

@@ -61,6 +61,7 @@ from markupsafe import Markup
 from pipeline.config import ClubConfig, Offers
 from pipeline.lib import i18n
 from pipeline.lib.contact import safe_part
+from pipeline.lib.edition import first_day_of, first_of_next_month
 from pipeline.lib.pdf import Rendered, render_pdf
 from pipeline.lib.progress import rate, report
 from pipeline.lib.templating import environment
@@ -115,19 +116,6 @@ def content_block(rfm_segment, lifecycle_stage, tier) -> np.ndarray:
     ]
     chosen = np.select([c.to_numpy(dtype=bool) for c in conditions], list(BLOCKS[:4]), BLOCKS[4])
     return chosen.astype(object)
-
-
-def edition_start(edition: str) -> date:
-    """'2026-12' -> date(2026, 12, 1); ValueError for anything else."""
-    try:
-        year, month = (int(part) for part in edition.split("-"))
-        return date(year, month, 1)
-    except ValueError:
-        raise ValueError(f"edition must be YYYY-MM, got {edition!r}") from None
-
-
-def _month_after(day: date) -> date:
-    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
 # --------------------------------------------------------------------------- members
@@ -197,7 +185,7 @@ def member_contexts(
     household_size), in that order, from staged members, segments and birthdays;
     `offers` (club.yaml) fills the offer sentences (none when None)."""
     frame = _joined(pieces[["member_id"] + [c for c in ("piece_id", "household_size") if c in pieces]],
-                    members, segments, birthdays, edition_start(edition))
+                    members, segments, birthdays, first_day_of(edition))
     n = len(frame)
     frequency = frame["frequency"].astype("Float64").fillna(0).astype(int).tolist()
     segment = frame["rfm_segment"].astype("string")
@@ -403,12 +391,10 @@ class Parts:
 class NewsletterEdition:
     """Everything an edition's newsletters share, rendered once (see `build`)."""
 
-    def __init__(self, edition: str, as_of: date, config: ClubConfig,
-                 parts: dict[tuple[str, str], Parts]):
+    def __init__(self, edition: str, config: ClubConfig, parts: dict[tuple[str, str], Parts]):
         self.edition = edition
-        self.as_of = as_of
         self.config = config
-        self.start = edition_start(edition)
+        self.start = first_day_of(edition)
         self.parts = parts
         env = environment()
         self.text_template = env.get_template(f"{FOLDER}/email.txt.j2")
@@ -417,11 +403,11 @@ class NewsletterEdition:
 
     @classmethod
     def build(cls, holidays: pd.DataFrame, events: pd.DataFrame, config: ClubConfig,
-              edition: str, as_of: date, audiences: Iterable[str] = ()) -> NewsletterEdition:
+              edition: str, audiences: Iterable[str] = ()) -> NewsletterEdition:
         """Render the shared parts for every language and mode. `audiences`: the RFM
         segments to prepare event lists for (the config's segment names are added)."""
-        start = edition_start(edition)
-        last = _month_after(_month_after(start)) - timedelta(days=1)
+        start = first_day_of(edition)
+        last = first_of_next_month(first_of_next_month(start)) - timedelta(days=1)
         wanted = [*audiences, *(rule.name for rule in config.segments)]
         chosen = events_by_audience(events, start, wanted)
         parts = {}
@@ -430,7 +416,7 @@ class NewsletterEdition:
             items = {who: _event_items(frame, lang) for who, frame in chosen.items()}
             for mode in ("email", "print", "text"):
                 parts[(lang, mode)] = _parts(config, start, lang, mode, calendar, items)
-        return cls(edition, as_of, config, parts)
+        return cls(edition, config, parts)
 
 
 def _headline(config: ClubConfig, start: date, lang: str) -> dict:
@@ -697,13 +683,13 @@ class Prepared:
 
 def prepare(plan: pd.DataFrame, members: pd.DataFrame, segments: pd.DataFrame,
             birthdays: pd.DataFrame, holidays: pd.DataFrame, events: pd.DataFrame,
-            config: ClubConfig, edition: str, as_of: date) -> Prepared:
+            config: ClubConfig, edition: str) -> Prepared:
     pieces = plan[plan["kind"] == KIND]
     contexts = member_contexts(pieces, members, segments, birthdays, edition, config.offers)
     channels = pieces["channel"].astype("string").tolist()
     by_email = [m for m, c in zip(contexts, channels) if c == "email"]
     by_post = [m for m, c in zip(contexts, channels) if c == "post"]
-    shared = NewsletterEdition.build(holidays, events, config, edition, as_of,
+    shared = NewsletterEdition.build(holidays, events, config, edition,
                                      audiences={m.audience for m in contexts})
     return Prepared(shared, by_email, by_post, len(contexts) - len(by_email) - len(by_post))
 
@@ -717,7 +703,6 @@ def write_newsletters(
     events: pd.DataFrame,
     config: ClubConfig,
     edition: str,
-    as_of: date,
     out_dir: Path,
     workers: int | None = None,
 ) -> dict[str, int]:
@@ -725,8 +710,7 @@ def write_newsletters(
     e-mail pieces as HTML + text, post pieces as print batches (rendered on `workers`
     processes, default one per CPU). Returns the counts html, text, print_pieces,
     print_pages, batches, and skipped (pieces planned for another channel)."""
-    prepared = prepare(plan, members, segments, birthdays, holidays, events, config,
-                       edition, as_of)
+    prepared = prepare(plan, members, segments, birthdays, holidays, events, config, edition)
     written = write_email_timed(prepared, out_dir)
     printed = write_print(prepared.edition, prepared.by_post, out_dir, workers)
     return {"html": written, "text": written, **printed, "skipped": prepared.skipped}

@@ -8,7 +8,6 @@ value or quarantines the row.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -520,7 +519,3 @@ def bad_value_reason(kind: str, column: str, choices: tuple[str, ...] = ()) -> s
     template = _REASONS.get(kind, "not a valid value")
     return f"{column}: " + template.format(choices="/".join(choices), bounds=bounds)
 
-
-def today_in(tz: str) -> date:
-    """Today's date in a time zone (the default `--as-of`)."""
-    return pd.Timestamp.now(tz=tz).date()

@@ -34,6 +34,7 @@ from pipeline.lib import i18n
 from pipeline.lib import letters as lt
 from pipeline.lib import newsletter as nl
 from pipeline.lib.calendar import festival_key, lunar_festivals
+from pipeline.lib.edition import first_day_of
 from pipeline.lib.pdf import Rendered, RenderError, css, render_pdf
 from pipeline.lib.templating import environment
 
@@ -160,7 +161,7 @@ def newsletter_members(edition: str, offers: Offers | None = None
     """The fictional newsletter readers, per language and case; each case's block is the
     one `newsletter.content_block` picks for its segment, stage and tier; offers are
     the club's (`offers.*`), so a proof shows exactly the promises members will read."""
-    start = nl.edition_start(edition)
+    start = first_day_of(edition)
     offers = offers or Offers()
     found = []
     for lang in i18n.LANGUAGES:
@@ -190,7 +191,7 @@ def newsletter_members(edition: str, offers: Offers | None = None
 
 def festival_dates(edition: str) -> dict[str, tuple[date, str, str]]:
     """festival key -> (date, name, name_en): its next date from the edition month on."""
-    start = nl.edition_start(edition)
+    start = first_day_of(edition)
     found: dict[str, tuple[date, str, str]] = {}
     for year in (start.year, start.year + 1):
         for day, name, name_en in sorted(lunar_festivals(year)):
@@ -202,7 +203,7 @@ def festival_dates(edition: str) -> dict[str, tuple[date, str, str]]:
 
 def letter_pieces(edition: str) -> pd.DataFrame:
     """The fictional greeting letters (letters.PIECE_COLUMNS), per language and case."""
-    start = nl.edition_start(edition)
+    start = first_day_of(edition)
     festivals = festival_dates(edition)
     rows = []
     for lang in i18n.LANGUAGES:
@@ -233,9 +234,9 @@ def letter_pieces(edition: str) -> pd.DataFrame:
 # --- rendering -------------------------------------------------------------------------
 
 
-def _render_newsletters(holidays, events, config, edition, as_of) -> tuple[Rendered, list[Branch]]:
+def _render_newsletters(holidays, events, config, edition) -> tuple[Rendered, list[Branch]]:
     specimens = newsletter_members(edition, config.offers)
-    shared = nl.NewsletterEdition.build(holidays, events, config, edition, as_of,
+    shared = nl.NewsletterEdition.build(holidays, events, config, edition,
                                         audiences={m.audience for _, m in specimens})
     members = [m for _, m in specimens]
     anchors = tuple(nl._piece_id(m) for m in members)
@@ -366,11 +367,11 @@ def _cover_groups(branches: list[Branch]) -> list[dict]:
 
 
 def build_proofs(holidays: pd.DataFrame, events: pd.DataFrame, config: ClubConfig,
-                 edition: str, as_of: date) -> Proofs:
+                 edition: str) -> Proofs:
     """proofs.pdf for `edition` (YYYY-MM): the cover, then every newsletter and letter
     specimen with its proof banner. `holidays` and `events` are the edition's tables."""
     config = _print_config(config)
-    news, news_branches = _render_newsletters(holidays, events, config, edition, as_of)
+    news, news_branches = _render_newsletters(holidays, events, config, edition)
     mail, mail_branches = _render_letters(config, edition)
     branches = (_placed(news_branches, news, 1)
                 + _placed(mail_branches, mail, 1 + news.pages))

@@ -37,6 +37,7 @@ from pipeline.config import ClubConfig
 from pipeline.lib import charts, i18n
 from pipeline.lib.calendar import FESTIVAL_KEYS, festival_key
 from pipeline.lib.complaints import AGE_BANDS
+from pipeline.lib.edition import Edition, first_of_next_month
 from pipeline.lib.pdf import Rendered, render_pdf
 from pipeline.lib.rfm import UNCLASSIFIED, SegmentRule, assign_segments, compute_rfm
 from pipeline.lib.scoring import LIFECYCLE_STAGES, LifecycleThresholds, TierRule
@@ -125,20 +126,16 @@ EN_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Au
 # --- time ----------------------------------------------------------------------------
 
 
-def report_period(as_of: date) -> tuple[date, date]:
-    """First and last day of the last complete calendar month before `as_of`."""
-    last_day = as_of.replace(day=1) - timedelta(days=1)
-    return last_day.replace(day=1), last_day
+def report_period(edition: Edition) -> tuple[date, date]:
+    """First and last day of the last complete calendar month before the cut-off day."""
+    first = edition.report_month
+    return first, first_of_next_month(first) - timedelta(days=1)
 
 
 def months_back(first_day: date, count: int) -> list[date]:
     """First days of the `count` months ending with `first_day`'s month, oldest first."""
     index = first_day.year * 12 + first_day.month - 1
     return [date(i // 12, i % 12 + 1, 1) for i in range(index - count + 1, index + 1)]
-
-
-def _next_month(month: date) -> date:
-    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
 def _key(month: date) -> str:
@@ -170,13 +167,12 @@ def build_report_context(
     plan: pd.DataFrame,
     suppressed: pd.DataFrame,
     config: ClubConfig,
-    edition: str,
-    as_of: date,
+    edition: Edition,
 ) -> dict:
     """Everything the report shows, as plain numbers, labels and rows (no charts yet)."""
-    first, last = report_period(as_of)
+    first, last = report_period(edition)
     months = months_back(first, TREND_MONTHS)
-    edition_month = date(int(edition[:4]), int(edition[5:7]), 1)
+    edition_month, as_of = edition.first_day, edition.as_of
     segments = _present(tables.get("segments"))
     thresholds = config.lifecycle
     return {
@@ -263,7 +259,7 @@ def _complaints_all(stats: pd.DataFrame | None) -> pd.DataFrame | None:
 
 
 def _month_values(members, activity, complaints, month: date) -> dict:
-    start, end = pd.Timestamp(month), pd.Timestamp(_next_month(month))
+    start, end = pd.Timestamp(month), pd.Timestamp(first_of_next_month(month))
     joined = members["join_date"] if "join_date" in members else pd.Series(dtype="datetime64[us]")
     sales = _activity_month(_row(activity, _key(month))) if activity is not None else {}
     complaint = _row(complaints, _key(month))
@@ -551,7 +547,7 @@ def _holidays(holidays: pd.DataFrame | None, edition_month: date) -> list[dict]:
     if holidays is None:
         return []
     days = pd.to_datetime(holidays["date"]).dt.date
-    inside = ((days >= edition_month) & (days < _next_month(edition_month))).to_numpy()
+    inside = ((days >= edition_month) & (days < first_of_next_month(edition_month))).to_numpy()
     month = holidays[inside].assign(day=days[inside].to_numpy())
     rows = []
     for (name, kind), group in month.groupby(["name", "kind"], sort=False):

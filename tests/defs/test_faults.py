@@ -84,7 +84,31 @@ def test_a_full_disk_while_writing_a_batch_names_the_file_and_keeps_the_edition(
     assert files(published / "out" / "2026-12") == before
 
 
+def test_an_unexpected_error_names_the_step_and_project_line_and_logs_the_traceback(
+        published, monkeypatch):
+    """A bug, not bad input: the operator is told the step, the error and the project's
+    own line, and the whole traceback is kept in a log inside --out."""
+    from pipeline.lib import letters
+
+    before = files(published / "out" / "2026-12")
+    monkeypatch.setattr(letters, "piece_view", lambda piece: letters.club_view(None))
+    with pytest.raises(RunFailed) as failed:
+        run(published)
+    monkeypatch.undo()
+    message = str(failed.value)
+    assert re.search(r"step print_shard_\d_of_\d failed: AttributeError: 'NoneType' object "
+                     r"has no attribute 'club' \(pipeline/lib/letters\.py:\d+ in club_view\)",
+                     message)
+    log = published / "out" / ".work" / "last-failure.log"
+    assert message.endswith(f"full traceback in {log}")
+    text = log.read_text("utf-8")
+    assert "AttributeError" in text and 'letters.py", line' in text and "in club_view" in text
+    assert log.stat().st_mode & 0o077 == 0  # tracebacks may quote member data: owner-only
+    assert files(published / "out" / "2026-12") == before
+
+
 def test_the_next_run_after_the_faults_completes(published):
     edition = run(published)
     assert (edition / "letters" / "manifest.csv").exists()
+    assert not (published / "out" / ".work" / "last-failure.log").exists()  # last run only
     assert not (published / "out" / ".build").exists()

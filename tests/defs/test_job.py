@@ -194,7 +194,7 @@ def test_suppressed_members_get_no_newsletter(edition):
 
 
 def test_every_asset_check_runs_and_passes(exports, tmp_path):
-    from pipeline.run import run_config
+    from pipeline.defs.resources import run_config
 
     job = defs.resolve_job_def("monthly_edition")
     result = job.execute_in_process(

@@ -11,6 +11,7 @@ import pytest
 from pipeline.config import load_config
 from pipeline.definitions import defs
 from pipeline.defs import schedules
+from pipeline.lib.edition import Edition
 from pipeline.settings import PATHS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -82,7 +83,7 @@ def test_sensor_starts_a_run_for_a_settled_export_folder(tmp_path):
     assert len(requests) == 1
     assert _settings(requests[0])["exports_dir"] == str(folder)
     assert requests[0].run_key.startswith("crm-2026-11:")
-    assert requests[0].partition_key == schedules.next_edition(datetime.now(SHANGHAI).date())
+    assert requests[0].partition_key == Edition.after(datetime.now(SHANGHAI).date()).partition_key
 
 
 def test_sensor_waits_for_a_folder_still_being_written(tmp_path):

@@ -6,9 +6,10 @@ import pandas as pd
 import pytest
 
 from pipeline.lib.calls import COLUMNS, CallRules, call_list, write_call_list
+from pipeline.lib.edition import Edition
 
 AS_OF = date(2026, 11, 20)
-START = date(2026, 12, 1)
+EDITION = Edition("2026-12", AS_OF)
 
 
 def members():
@@ -63,7 +64,7 @@ RETURNED = pd.DataFrame({
 
 def build(rules=None):
     return call_list(members(), SEGMENTS, CHURN, BIRTHDAYS, COMPLAINTS, RETURNED,
-                     rules or CallRules(), START, AS_OF)
+                     rules or CallRules(), EDITION)
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +140,7 @@ def test_filled_in_call_list_loads_back_as_contact_history(exports):
     frame = call_list(members().assign(member_id=lambda f: f["member_id"].str.replace("M", "M00")),
                       SEGMENTS.assign(member_id=lambda f: f["member_id"].str.replace("M", "M00")),
                       CHURN.assign(member_id=["M0001", "M0010"]), BIRTHDAYS.head(0),
-                      COMPLAINTS.head(0), RETURNED.head(0), CallRules(), START, AS_OF)
+                      COMPLAINTS.head(0), RETURNED.head(0), CallRules(), EDITION)
     frame.loc[0, ["called_at", "outcome"]] = ["2026-12-03", "已联系，下周来会所"]
     (exports / "contacts.csv").unlink()  # the club uses the call list as its contacts
     write_call_list(frame, exports)

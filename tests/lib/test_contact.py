@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from pipeline.lib.edition import Edition
 from pipeline.lib.contact import (
     DEFAULT_CHANNELS,
     PLAN_COLUMNS,
@@ -24,8 +25,8 @@ from pipeline.lib.contact import (
     safe_part,
 )
 
-EDITION = date(2026, 12, 1)
 AS_OF = date(2026, 11, 20)
+EDITION = Edition("2026-12", AS_OF)
 MID_AUTUMN = "festival-mid-autumn"
 THREE_KINDS = ("birthday", MID_AUTUMN, "newsletter")  # priorities 1, 2 and 4
 TEXT_COLUMNS = ("member_id", "name", "household_id", "address", "postal_code", "province",
@@ -88,7 +89,7 @@ def days_before(*days: int, member_id: str = "M1", purpose: str | None = "节日
 
 
 def run(members, requests, contacts=None, rules=None):
-    return plan_contacts(members, requests, contacts, EDITION, AS_OF, rules or ContactRules())
+    return plan_contacts(members, requests, contacts, EDITION, rules or ContactRules())
 
 
 def outcome(result, member_id: str, kind: str) -> str:
@@ -380,9 +381,9 @@ def test_household_piece_counts_against_its_addressee_only():
         ((5, 10), ["birthday"]),  # two used: only the highest-priority piece
         ((1, 2, 3), []),  # cap reached by history alone
         ((1, 2, 3, 4), []),  # over the cap already: nothing, never negative room
-        ((30,), ["birthday", MID_AUTUMN]),  # as_of - 30 days is inside the window
-        ((31, 40, 90), ["birthday", MID_AUTUMN, "newsletter"]),  # older: ignored
-        ((0,), ["birthday", MID_AUTUMN, "newsletter"]),  # dated as_of: after the cut-off
+        ((29,), ["birthday", MID_AUTUMN]),  # the 30 days end with the cut-off day
+        ((30, 40, 90), ["birthday", MID_AUTUMN, "newsletter"]),  # older: ignored
+        ((0,), ["birthday", MID_AUTUMN]),  # dated on the cut-off day: history, it counts
         ((-3,), ["birthday", MID_AUTUMN, "newsletter"]),  # after as_of: not history
     ],
 )
@@ -434,7 +435,7 @@ def test_cap_purposes_follow_the_rules():
 )
 def test_returned_address_keeps_the_member_off_post(changes, kind, expected):
     people = members_frame(member("M1", **changes), member("M2", **changes))
-    result = plan_contacts(people, each(kind, "M1", "M2"), None, EDITION, AS_OF,
+    result = plan_contacts(people, each(kind, "M1", "M2"), None, EDITION,
                            ContactRules(), returned=pd.Series(["M1"]))
     assert outcome(result, "M1", kind) == expected
     assert outcome(result, "M2", kind) == ("post" if expected in ("email", "sms", "address_returned")
@@ -594,10 +595,9 @@ def test_blank_flags_are_refused_rather_than_guessed():
         run(frame, wants("M1", "birthday"))
 
 
-def test_edition_start_must_be_a_first_of_month():
-    with pytest.raises(ValueError, match="first day"):
-        plan_contacts(members_frame(member("M1")), requests_frame(), None, date(2026, 12, 2),
-                      AS_OF)
+def test_an_edition_is_a_whole_month():
+    with pytest.raises(ValueError, match="YYYY-MM"):
+        Edition("2026-12-02", AS_OF)
 
 
 # --------------------------------------------------------------------------- property
@@ -692,7 +692,7 @@ def test_every_request_is_planned_or_suppressed_exactly_once(scenario):
     # capped only when its member is full
     planned_count = plan["member_id"].value_counts().to_dict()
     for member_id in by_id:
-        known = sum(1 for m, d in history_days if m == member_id and 1 <= d <= 30)
+        known = sum(1 for m, d in history_days if m == member_id and 0 <= d <= 29)  # cut-off day counts
         load = planned_count.get(member_id, 0) + known
         assert planned_count.get(member_id, 0) == 0 or load <= cap
         if (dropped.loc[dropped["member_id"] == member_id, "reason"] == "frequency_cap").any():

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import date
-from pathlib import Path
 
 import pandas as pd
 import pytest

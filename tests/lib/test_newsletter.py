@@ -15,7 +15,6 @@ from pipeline.lib.calendar import build_calendar
 from pipeline.settings import PATHS
 
 EDITION = "2026-02"  # Spring Festival: closures, make-up workdays and festivals
-AS_OF = date(2026, 1, 20)
 EVIL_NAME = '<img src="file:///etc/passwd">'
 INJECTED = "{{ 7*7 }}"
 
@@ -70,7 +69,7 @@ def holidays():
 
 @pytest.fixture(scope="module")
 def edition(holidays):
-    return nl.NewsletterEdition.build(holidays, EVENTS, load_config(), EDITION, AS_OF)
+    return nl.NewsletterEdition.build(holidays, EVENTS, load_config(), EDITION)
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +160,7 @@ OFFERS = {
 @pytest.fixture(scope="module")
 def offered(holidays):
     config = ClubConfig.model_validate({"offers": OFFERS})
-    shared = nl.NewsletterEdition.build(holidays, EVENTS, config, EDITION, AS_OF)
+    shared = nl.NewsletterEdition.build(holidays, EVENTS, config, EDITION)
     found = nl.member_contexts(MEMBERS[["member_id"]], MEMBERS, SEGMENTS, BIRTHDAYS, EDITION,
                                config.offers)
     return {m.member_id: (visible(nl.render_member_html(shared, m)), nl.render_member_text(shared, m))
@@ -415,7 +414,7 @@ def written(tmp_path_factory, holidays):
     out = tmp_path_factory.mktemp("edition")
     config = ClubConfig(club=load_config().club, print=Print(batch_size=2))
     counts = nl.write_newsletters(PLAN, MEMBERS, SEGMENTS, BIRTHDAYS, holidays, EVENTS, config,
-                                  EDITION, AS_OF, out)
+                                  EDITION, out)
     return out, counts
 
 

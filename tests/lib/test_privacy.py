@@ -5,7 +5,7 @@ import stat
 import pandas as pd
 import pytest
 
-from pipeline.lib.edition import write_table
+from pipeline.lib.publish import write_table
 from pipeline.lib.erasure import (
     ErasureError,
     add_to_register,

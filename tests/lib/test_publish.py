@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pipeline.lib.edition import exchange, publish
+from pipeline.lib.publish import exchange, publish
 
 
 def folder(path: Path, files: dict[str, str]) -> Path:

@@ -19,6 +19,7 @@ from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
 from pipeline.config import ClubConfig
+from pipeline.lib.edition import Edition
 from pipeline.lib.report import (
     build_report_context,
     consecutive_runs,
@@ -160,13 +161,13 @@ RECONCILIATION = {
 def _context(as_of: date = AS_OF, edition: str = EDITION) -> dict:
     plan, suppressed = _plan()
     return build_report_context(_tables(), _members(), _transactions(), RECONCILIATION, plan,
-                                suppressed, ClubConfig(), edition, as_of)
+                                suppressed, ClubConfig(), Edition(edition, as_of))
 
 
 def _empty_context() -> dict:
     no_transactions = _transactions().iloc[0:0]
     return build_report_context({}, _members(), no_transactions, {}, pd.DataFrame(),
-                                pd.DataFrame(), ClubConfig(), EDITION, AS_OF)
+                                pd.DataFrame(), ClubConfig(), Edition(EDITION, AS_OF))
 
 
 def _pages(pdf: bytes) -> list[str]:
@@ -210,7 +211,7 @@ def empty_report(empty_context):
     ],
 )
 def test_report_period_is_the_last_complete_month(as_of, first, last):
-    assert report_period(as_of) == (first, last)
+    assert report_period(Edition.after(as_of)) == (first, last)
 
 
 def test_trend_window_across_the_year_end():
@@ -381,7 +382,7 @@ def test_quarantine_reasons_group_the_same_problem_on_different_lines():
     tables = _tables() | {"quarantine": quarantine}
     plan, suppressed = _plan()
     context = build_report_context(tables, _members(), _transactions(), RECONCILIATION, plan,
-                                   suppressed, ClubConfig(), EDITION, AS_OF)
+                                   suppressed, ClubConfig(), Edition(EDITION, AS_OF))
     reasons = context["data_quality"]["reasons"]
     assert [(r["reason"], r["count"]) for r in reasons] == [
         ("member_id: duplicate of line N (the first is kept)", 2),

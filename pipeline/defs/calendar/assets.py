@@ -6,7 +6,7 @@ import dagster as dg
 import pandas as pd
 
 from pipeline.config import ClubConfig
-from pipeline.defs.partitions import edition_window, editions
+from pipeline.defs.partitions import editions
 from pipeline.defs.resources import ClubPressSettings, only_columns
 from pipeline.lib.birthdays import anniversaries_in_window, birthdays_in_window
 from pipeline.lib.calendar import CustomDate, build_calendar, official_days
@@ -26,8 +26,8 @@ def club_calendar(config: ClubConfig, year: int) -> pd.DataFrame:
           description="Festivals, statutory days off and make-up workdays for the edition "
           "year and the next (the newsletter looks ahead across the year end).")
 def holidays(context: dg.AssetExecutionContext, settings: ClubPressSettings) -> dg.Output:
-    start, _ = edition_window(context.partition_key)
-    years = (start.year, start.year + 1)
+    first_year = settings.edition(context).first_day.year
+    years = (first_year, first_year + 1)
     frame = pd.concat([club_calendar(settings.club, y) for y in years], ignore_index=True)
     unpublished = [y for y in years if official_days(y, PATHS.reference)[1] is None]
     for year in unpublished:
@@ -46,9 +46,9 @@ BIRTH_COLUMNS = ("member_id", "birth_date", "birth_calendar", "is_birth_lunar_le
           description="Members whose birthday (solar or lunar) falls in the edition month.")
 def upcoming_birthdays(context: dg.AssetExecutionContext, settings: ClubPressSettings,
                        stg_members: Staged) -> dg.Output:
-    start, end = edition_window(context.partition_key)
+    edition = settings.edition(context)
     members = birth_dates(stg_members.frame)
-    frame = birthdays_in_window(members, start, end, tuple(settings.club.birthdays.milestones))
+    frame = birthdays_in_window(members, edition.first_day, edition.last_day, tuple(settings.club.birthdays.milestones))
     return dg.Output(frame, metadata={"rows": len(frame),
                                       "milestones": int(frame["milestone"].sum())})
 
@@ -67,7 +67,8 @@ def birth_dates(members: pd.DataFrame) -> pd.DataFrame:
           description="Membership and ownership anniversaries in the edition month.")
 def anniversaries(context: dg.AssetExecutionContext, settings: ClubPressSettings,
                   stg_members: Staged) -> dg.Output:
-    start, end = edition_window(context.partition_key)
+    edition = settings.edition(context)
+    start, end = edition.first_day, edition.last_day
     config = settings.club.anniversaries
     parts = [
         anniversaries_in_window(stg_members.frame, start, end, column, every=every)

@@ -20,10 +20,11 @@ RECEIVED_BALANCE = "received_matches_export"
 
 def _working(settings: ClubPressSettings, complaints: pd.DataFrame) -> WorkingCalendar | None:
     """The official working calendar over the complaints' years, when SLAs use it."""
-    if not settings.club.complaints.sla.working_hours or complaints.empty:
+    received = complaints["received_at"].dropna() if "received_at" in complaints else []
+    if not settings.club.complaints.sla.working_hours or len(received) == 0:
         return None
-    first = int(complaints["received_at"].min().year)
-    years = range(first, settings.as_of_date().year + 1)
+    first = int(received.min().year)
+    years = range(first, settings.as_of_date().year + 2)
     return working_calendar(years, PATHS.reference)
 
 
@@ -36,12 +37,13 @@ def _working(settings: ClubPressSettings, complaints: pd.DataFrame) -> WorkingCa
     description="Per month and category: volumes, response and resolution times, SLA breach "
     "rate, satisfaction, reopen rate, repeat complainants.",
 )
-def complaint_stats(settings: ClubPressSettings, stg_complaints: Staged):
+def complaint_stats(context: dg.AssetExecutionContext, settings: ClubPressSettings,
+                    stg_complaints: Staged):
     complaints = stg_complaints.frame
     sla = settings.club.complaints.sla
-    frame = monthly_stats(complaints, settings.as_of_date(), sla, _working(settings, complaints))
+    cut_off = pd.Timestamp(settings.edition(context).cutoff_at)
+    frame = monthly_stats(complaints, cut_off, sla, _working(settings, complaints))
     yield dg.Output(frame, metadata={"rows": len(frame), "months": int(frame["month"].nunique())})
-    cut_off = pd.Timestamp(settings.as_of_date())
     expected = int((complaints["received_at"] < cut_off).sum())
     counted = int(frame.loc[frame["category"] == "all", "received"].sum())
     yield dg.AssetCheckResult(check_name=RECEIVED_BALANCE, passed=counted == expected,
@@ -50,9 +52,10 @@ def complaint_stats(settings: ClubPressSettings, stg_complaints: Staged):
 
 @dg.asset(partitions_def=editions, group_name="complaints",
           description="Open complaints at the cut-off with their age band and overdue flag.")
-def complaint_backlog(settings: ClubPressSettings, stg_complaints: Staged) -> dg.Output:
+def complaint_backlog(context: dg.AssetExecutionContext, settings: ClubPressSettings,
+                      stg_complaints: Staged) -> dg.Output:
     complaints = stg_complaints.frame
-    frame = backlog(complaints, settings.as_of_date(), settings.club.complaints.sla,
+    frame = backlog(complaints, settings.edition(context).cutoff_at, settings.club.complaints.sla,
                     _working(settings, complaints))
     return dg.Output(frame, metadata={"open": len(frame),
                                       "overdue": int(frame["is_overdue"].sum())})

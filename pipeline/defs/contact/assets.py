@@ -6,7 +6,7 @@ import dagster as dg
 import pandas as pd
 
 from pipeline.defs.calendar.assets import club_calendar
-from pipeline.defs.partitions import edition_window, editions
+from pipeline.defs.partitions import editions
 from pipeline.defs.resources import ClubPressSettings, only_columns
 from pipeline.lib.calendar import festivals_in_month
 from pipeline.lib.contact import CONTACT_COLUMNS, CONTACT_PURPOSE, MEMBER_COLUMNS, plan_contacts
@@ -45,7 +45,8 @@ NOT_SUPPRESSED = "no_piece_for_a_suppressed_member"
 def contact_plan(context: dg.AssetExecutionContext, settings: ClubPressSettings,
                  stg_members: Staged, stg_contacts: Staged, stg_returns: Staged,
                  upcoming_birthdays: pd.DataFrame, anniversaries: pd.DataFrame):
-    start, _ = edition_window(context.partition_key)
+    edition = settings.edition(context)
+    start = edition.first_day
     members = stg_members.frame
     festivals = greeting_festivals(
         festivals_in_month(club_calendar(settings.club, start.year), start.year, start.month),
@@ -53,12 +54,12 @@ def contact_plan(context: dg.AssetExecutionContext, settings: ClubPressSettings,
     )
     wanted = requests(members, upcoming_birthdays, anniversaries, festivals, pd.Timestamp(start))
     returned, returned_counts = returned_addresses(
-        stg_returns.frame, earlier_manifests(settings.out, context.partition_key[:7]), members)
+        stg_returns.frame, earlier_manifests(settings.out, edition.month), members)
     if returned_counts["returns"]:
         report("contact", f"{returned_counts['returns']:,} returned pieces: {len(returned):,} "
                f"members off post, {returned_counts['lifted']:,} lifted by a new address, "
                f"{returned_counts['unmatched']:,} naming nobody loaded")
-    result = plan_contacts(members, wanted, stg_contacts.frame, start, settings.as_of_date(),
+    result = plan_contacts(members, wanted, stg_contacts.frame, edition,
                            settings.club.contact, returned["member_id"])
     counts = result.reconciliation()
     report("contact", f"{counts['eligible']:,} requests: {counts['planned']:,} planned, "

@@ -21,7 +21,7 @@ from pipeline.defs.render.assets import RENDER_PARTS, fresh_dir
 from pipeline.defs.resources import SUMMARY_ONLY, ClubPressSettings
 from pipeline.lib import changes as edition_changes
 from pipeline.lib.delivery import check, write_archive
-from pipeline.lib.edition import publish, run_record, write_json, write_table
+from pipeline.lib.publish import publish, run_record, write_json, write_table
 from pipeline.lib.ingest import Staged, file_sha256
 from pipeline.lib.privacy import private_dir
 from pipeline.lib.progress import report
@@ -76,8 +76,9 @@ DELIVERY_PARTS = {"mailing_house": "delivery", "call_list": "calls"}
 def mailing_house(context: dg.AssetExecutionContext,
                   settings: ClubPressSettings) -> dg.MaterializeResult:
     started = time.perf_counter()
-    month = context.partition_key[:7]
-    folder = fresh_dir(settings, context.partition_key, DELIVERY_PARTS["mailing_house"])
+    edition = settings.edition(context)
+    month = edition.month
+    folder = fresh_dir(settings, edition, DELIVERY_PARTS["mailing_house"])
     archive = write_archive(settings.render_dir(month, "letters"), folder, month)
     checked = check(archive)  # raises DeliveryError naming every problem: the run fails
     report("delivery", f"{archive.name}: {checked['files']} files, {checked['batches']} "
@@ -121,7 +122,8 @@ def edition(
     **marts: pd.DataFrame,
 ) -> dg.MaterializeResult:
     started = time.perf_counter()
-    month = context.partition_key[:7]
+    this = settings.edition(context)
+    month = this.month
     staged = [stg_members, stg_transactions, stg_complaints, stg_contacts, stg_events,
               stg_returns]
     build = settings.build_dir(month)
@@ -140,7 +142,7 @@ def edition(
     reconciliation = {s.table: s.reconciliation() for s in staged}
     record = run_record(
         month,
-        settings.as_of_date(),
+        this.as_of,
         _inputs(settings, staged),
         _config_record(settings),
         {**reconciliation, "contact_plan": contact_reconciliation},

@@ -3,7 +3,7 @@
 import dagster as dg
 import pandas as pd
 
-from pipeline.defs.partitions import edition_window, editions
+from pipeline.defs.partitions import editions
 from pipeline.defs.render.assets import fresh_dir
 from pipeline.defs.resources import ClubPressSettings, only_columns
 from pipeline.lib import calls
@@ -25,11 +25,11 @@ def call_list(context: dg.AssetExecutionContext, settings: ClubPressSettings,
               stg_members: Staged, stg_complaints: Staged, segments: pd.DataFrame,
               churn_risk: pd.DataFrame, upcoming_birthdays: pd.DataFrame,
               returned_addresses: pd.DataFrame) -> dg.MaterializeResult:
-    start, _ = edition_window(context.partition_key)
+    edition = settings.edition(context)
     frame = calls.call_list(stg_members.frame, segments, churn_risk, upcoming_birthdays,
                             stg_complaints.frame, returned_addresses, settings.club.calls,
-                            start, settings.as_of_date())
-    folder = fresh_dir(settings, context.partition_key, PART)
+                            edition)
+    folder = fresh_dir(settings, edition, PART)
     calls.write_call_list(frame, folder)
     counts = calls.counts_by_reason(frame)
     report("calls", f"{len(frame):,} members to call: "

@@ -15,6 +15,7 @@ from pipeline.defs.resources import (
     ParquetIOManager,
     only_columns,
 )
+from pipeline.lib.edition import Edition
 from pipeline.lib.erasure import erased_rows, exclude_erased, load_register
 from pipeline.lib.ingest import Staged, ingest_table
 from pipeline.lib.privacy import owner_only_umask, private_dir, restrict_file
@@ -25,12 +26,13 @@ from pipeline.lib.warehouse import load_frames, load_tables
 RECONCILES = "rows_reconcile"
 
 
-def _ingest(settings: ClubPressSettings, table: Table, members: Staged | None) -> Staged:
+def _ingest(settings: ClubPressSettings, edition: Edition, table: Table,
+            members: Staged | None) -> Staged:
     started = time.perf_counter()
     known = pd.Index(members.frame["member_id"]) if members is not None else None
     if settings.club.output.private:
         private_dir(settings.out / ".work")  # the steps' copies of the rows stay private
-    staged = ingest_table(settings.exports, table, known, settings.as_of_date())
+    staged = ingest_table(settings.exports, table, known, edition.as_of)
     # Members erased on request are left out even while the exports still carry them.
     staged = exclude_erased(staged, table, load_register(Path(settings.warehouse)))
     seconds = time.perf_counter() - started
@@ -85,8 +87,8 @@ def _check_specs(name: str) -> list[dg.AssetCheckSpec]:
     check_specs=_check_specs("stg_members"),
     description="Members export, typed and normalised; unusable rows quarantined.",
 )
-def stg_members(settings: ClubPressSettings):
-    yield from _outputs(_ingest(settings, TABLES["members"], None))
+def stg_members(context: dg.AssetExecutionContext, settings: ClubPressSettings):
+    yield from _outputs(_ingest(settings, settings.edition(context), TABLES["members"], None))
 
 
 def _member_table_asset(table_name: str) -> dg.AssetsDefinition:
@@ -100,8 +102,10 @@ def _member_table_asset(table_name: str) -> dg.AssetsDefinition:
         ins={"stg_members": dg.AssetIn(metadata=only_columns("member_id"))},
         description=f"{table_name.capitalize()} export, typed; rows for unknown members checked.",
     )
-    def _asset(settings: ClubPressSettings, stg_members: Staged):
-        yield from _outputs(_ingest(settings, TABLES[table_name], stg_members))
+    def _asset(context: dg.AssetExecutionContext, settings: ClubPressSettings,
+               stg_members: Staged):
+        yield from _outputs(_ingest(settings, settings.edition(context), TABLES[table_name],
+                                    stg_members))
 
     return _asset
 
@@ -118,8 +122,8 @@ stg_returns = _member_table_asset("returns")
     check_specs=_check_specs("stg_events"),
     description="Club events for the newsletter.",
 )
-def stg_events(settings: ClubPressSettings):
-    yield from _outputs(_ingest(settings, TABLES["events"], None))
+def stg_events(context: dg.AssetExecutionContext, settings: ClubPressSettings):
+    yield from _outputs(_ingest(settings, settings.edition(context), TABLES["events"], None))
 
 
 STAGED_ASSETS = [stg_members, stg_transactions, stg_complaints, stg_contacts, stg_events,

@@ -15,6 +15,7 @@ from pypdf import PdfReader
 from pipeline.defs.partitions import editions
 from pipeline.defs.render.shards import SHARD_NAMES, gather, shard_dir
 from pipeline.defs.resources import SUMMARY_ONLY, ClubPressSettings
+from pipeline.lib.edition import Edition
 from pipeline.lib.glyphs import LETTER_FONTS, missing_glyphs
 from pipeline.lib.ingest import Staged
 from pipeline.lib.letters import MANIFEST_COLUMNS, finish_letters
@@ -29,8 +30,8 @@ REPORT_TABLES = [
 ]
 
 
-def fresh_dir(settings: ClubPressSettings, partition_key: str, part: str) -> Path:
-    folder = settings.render_dir(partition_key[:7], part)
+def fresh_dir(settings: ClubPressSettings, edition: Edition, part: str) -> Path:
+    folder = settings.render_dir(edition.month, part)
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
@@ -71,10 +72,10 @@ def monthly_report(
     reconciliation = {**ingest_reconciliation(staged), "contact_plan": contact_reconciliation}
     report_context = build_report_context(
         tables, staged["stg_members"].frame, staged["stg_transactions"].frame, reconciliation,
-        contact_plan, suppressed, settings.club, context.partition_key[:7], settings.as_of_date(),
+        contact_plan, suppressed, settings.club, settings.edition(context),
     )
     rendered = render_report(report_context)
-    folder = fresh_dir(settings, context.partition_key, "report")
+    folder = fresh_dir(settings, settings.edition(context), "report")
     (folder / "monthly-report.pdf").write_bytes(rendered.pdf)
     seconds = time.perf_counter() - started
     report("report", f"monthly-report.pdf: {rendered.pages} pages in {seconds:.1f} s")
@@ -97,13 +98,13 @@ def newsletters(context: dg.AssetExecutionContext, settings: ClubPressSettings,
                 segments: pd.DataFrame, upcoming_birthdays: pd.DataFrame,
                 holidays: pd.DataFrame, **shards: dict) -> dg.MaterializeResult:
     started = time.perf_counter()
-    folder = fresh_dir(settings, context.partition_key, "newsletters")
+    edition = settings.edition(context)
+    folder = fresh_dir(settings, edition, "newsletters")
     prepared = prepare(contact_plan, stg_members.frame, segments, upcoming_birthdays, holidays,
-                       stg_events.frame, settings.club, context.partition_key[:7],
-                       settings.as_of_date())
+                       stg_events.frame, settings.club, edition.month)
     written = write_email_timed(prepared, folder.parent)
     for index in range(1, len(SHARD_NAMES) + 1):
-        gather(shard_dir(settings, context.partition_key, index) / "newsletters", folder)
+        gather(shard_dir(settings, edition, index) / "newsletters", folder)
     printed = {k: sum(int(s["newsletters"][k]) for s in shards.values())
                for k in ("print_pieces", "print_pages", "batches")}
     counts = {"html": written, "text": written, **printed, "skipped": prepared.skipped}
@@ -170,12 +171,13 @@ def pages_against_pdfs(manifest: pd.DataFrame, folder: Path) -> dict[str, int]:
 def letters(context: dg.AssetExecutionContext, settings: ClubPressSettings,
             contact_plan: pd.DataFrame, suppressed: pd.DataFrame, **shards: dict):
     started = time.perf_counter()
-    folder = fresh_dir(settings, context.partition_key, "letters")
+    edition = settings.edition(context)
+    folder = fresh_dir(settings, edition, "letters")
     for index in range(1, len(SHARD_NAMES) + 1):
-        gather(shard_dir(settings, context.partition_key, index) / "letters", folder)
+        gather(shard_dir(settings, edition, index) / "letters", folder)
     parts = [pd.DataFrame.from_records(s["letters"], columns=list(MANIFEST_COLUMNS))
              for s in shards.values()]
-    manifest = finish_letters(parts, settings.club, context.partition_key[:7], folder)
+    manifest = finish_letters(parts, settings.club, edition.month, folder)
     pages = int(manifest["page_count"].astype(int).sum()) if not manifest.empty else 0
     report("letters", f"{len(manifest):,} letters, {pages:,} pages gathered in "
            f"{time.perf_counter() - started:.1f} s")

@@ -22,9 +22,9 @@ from pipeline.lib.proofs import build_proofs
 def proofs(context: dg.AssetExecutionContext, settings: ClubPressSettings,
            stg_events: Staged, holidays: pd.DataFrame) -> dg.MaterializeResult:
     started = time.perf_counter()
-    built = build_proofs(holidays, stg_events.frame, settings.club, context.partition_key[:7],
-                         settings.as_of_date())
-    folder = fresh_dir(settings, context.partition_key, "proofs")
+    edition = settings.edition(context)
+    built = build_proofs(holidays, stg_events.frame, settings.club, edition.month)
+    folder = fresh_dir(settings, edition, "proofs")
     (folder / "proofs.pdf").write_bytes(built.pdf)
     seconds = time.perf_counter() - started
     report("proofs", f"proofs.pdf: {len(built.branches)} branches, {built.pages} pages "

@@ -27,6 +27,7 @@ from pipeline.defs.partitions import editions
 from pipeline.defs.resources import ClubPressSettings
 from pipeline.lib import letters as letter_lib
 from pipeline.lib import newsletter as newsletter_lib
+from pipeline.lib.edition import Edition
 from pipeline.lib.ingest import Staged
 from pipeline.lib.progress import report
 from pipeline.lib.shards import Job, assign
@@ -57,15 +58,16 @@ class PrintWork:
         ]
 
 
-def print_work(config: ClubConfig, edition: str, as_of, plan: pd.DataFrame,
+def print_work(config: ClubConfig, edition: str, plan: pd.DataFrame,
                members: pd.DataFrame, events: pd.DataFrame, segments: pd.DataFrame,
                birthdays: pd.DataFrame, anniversaries: pd.DataFrame,
-               holidays: pd.DataFrame) -> PrintWork:
+               holidays: pd.DataFrame, as_of=None) -> PrintWork:
+    """The edition's print batches; `as_of` (the cut-off) bounds the letters' mail_by."""
     pieces = letter_lib.letter_pieces(plan, members, birthdays, anniversaries, holidays, edition,
                                       as_of, config.print.lead_days, config.print.drops)
     letter_batches = {b.path: b for b in letter_lib.batches(pieces, config.print.batch_size)}
     prepared = newsletter_lib.prepare(plan, members, segments, birthdays, holidays, events,
-                                      config, edition, as_of)
+                                      config, edition)
     return PrintWork(letter_batches, prepared,
                      newsletter_lib.print_batches(prepared.edition, prepared.by_post))
 
@@ -75,8 +77,8 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
 
-def shard_dir(settings: ClubPressSettings, partition_key: str, index: int) -> Path:
-    return settings.render_dir(partition_key[:7], f"shard-{index}")
+def shard_dir(settings: ClubPressSettings, edition: Edition, index: int) -> Path:
+    return settings.render_dir(edition.month, f"shard-{index}")
 
 
 def build_shard(index: int, count: int) -> dg.AssetsDefinition:
@@ -91,19 +93,20 @@ def build_shard(index: int, count: int) -> dg.AssetsDefinition:
                contact_plan: pd.DataFrame, stg_members: Staged, stg_events: Staged,
                segments: pd.DataFrame, upcoming_birthdays: pd.DataFrame,
                anniversaries: pd.DataFrame, holidays: pd.DataFrame) -> dict:
-        edition = context.partition_key[:7]
-        folder = shard_dir(settings, context.partition_key, index)
+        edition = settings.edition(context)
+        folder = shard_dir(settings, edition, index)
         if folder.exists():
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
-        work = print_work(settings.club, edition, settings.as_of_date(), contact_plan,
+        work = print_work(settings.club, edition.month, contact_plan,
                           stg_members.frame, stg_events.frame, segments, upcoming_birthdays,
-                          anniversaries, holidays)
+                          anniversaries, holidays, edition.as_of)
         mine = assign(work.jobs(), count)[index - 1]
         chosen = [work.letter_batches[j.key] for j in mine if j.part == "letters"]
         if chosen:
             letter_lib.check_pieces(pd.concat([b.pieces for b in chosen], ignore_index=True))
-        manifest = letter_lib.render_batches(chosen, settings.club, edition, folder / "letters")
+        manifest = letter_lib.render_batches(chosen, settings.club, edition.month,
+                                             folder / "letters")
         numbers = [int(j.key[-7:-4]) for j in mine if j.part == "newsletters"]
         printed = newsletter_lib.write_print(work.newsletters.edition, work.newsletters.by_post,
                                              folder, workers=1, numbers=numbers)

@@ -25,11 +25,12 @@ UNIQUE_MEMBERS = "one_row_per_member"
     description="Per member: RFM scores and segment, relationship score, tier and action, "
     "lifecycle stage.",
 )
-def segments(settings: ClubPressSettings, stg_members: Staged, stg_transactions: Staged,
-             stg_complaints: Staged):
+def segments(context: dg.AssetExecutionContext, settings: ClubPressSettings,
+             stg_members: Staged, stg_transactions: Staged, stg_complaints: Staged):
     club = settings.club
-    frame = build_segments(
-        stg_members.frame, stg_transactions.frame, stg_complaints.frame, settings.as_of_date(),
+    frame = build_segments(  # a date is its whole day: the cut-off rule of lib/edition.py
+        stg_members.frame, stg_transactions.frame, stg_complaints.frame,
+        settings.edition(context).as_of,
         club.segments, club.scorecard.indicators, club.scorecard.tiers, club.lifecycle,
     )
     counts = frame["rfm_segment"].value_counts().to_dict()
