@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from pipeline.lib.calendar import WESTERN_DATES
 from pipeline.lib.calls import CallRules
+from pipeline.lib.care import CareRules, Costs
 from pipeline.lib.complaints import SlaTargets
 from pipeline.lib.contact import ContactRules
 from pipeline.lib.rfm import DEFAULT_SEGMENT_RULES, SegmentRule, check_segment_rules
@@ -217,6 +218,8 @@ class ClubConfig(_Model):
     contact: ContactRules = ContactRules()
     offers: Offers = Offers()
     calls: CallRules = CallRules()
+    care: CareRules = CareRules()
+    costs: Costs = Costs()
     output: Output = Output()
     orchestration: Orchestration = Orchestration()
 

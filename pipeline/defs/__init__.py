@@ -12,7 +12,7 @@ from pipeline.defs.complaints.assets import (
     complaint_overdue_by_owner,
     complaint_stats,
 )
-from pipeline.defs.contact.assets import contact_plan
+from pipeline.defs.contact.assets import care_response, contact_plan
 from pipeline.defs.deliver.assets import edition, mailing_house
 from pipeline.defs.deliver.calls import call_list
 from pipeline.defs.render.assets import letters, monthly_report, newsletters
@@ -37,6 +37,7 @@ ASSETS = [
     complaint_overdue_by_owner,
     complaint_anomalies,
     contact_plan,
+    care_response,
     warehouse_marts,
     monthly_report,
     *SHARD_ASSETS,

@@ -14,4 +14,5 @@ MARTS = [
     "contact_plan",
     "suppressed",
     "returned_addresses",
+    "care_response",
 ]

@@ -10,6 +10,7 @@ from pipeline.defs.partitions import editions
 from pipeline.defs.resources import ClubPressSettings, only_columns
 from pipeline.lib.calendar import festivals_in_month
 from pipeline.lib.contact import CONTACT_COLUMNS, CONTACT_PURPOSE, MEMBER_COLUMNS, plan_contacts
+from pipeline.lib import care
 from pipeline.lib.ingest import Staged, is_in
 from pipeline.lib.occasions import greeting_festivals, requests
 from pipeline.lib.progress import report
@@ -80,3 +81,22 @@ def contact_plan(context: dg.AssetExecutionContext, settings: ClubPressSettings,
     yield dg.AssetCheckResult(check_name=NOT_SUPPRESSED, asset_key="contact_plan",
                               passed=not leaked,
                               metadata={"leaked": json.dumps(leaked[:20], ensure_ascii=False)})
+
+
+@dg.asset(
+    partitions_def=editions,
+    group_name="contact",
+    ins={"stg_contacts": dg.AssetIn(metadata=only_columns(
+             "member_id", "contact_date", "channel", "purpose")),
+         "stg_transactions": dg.AssetIn(metadata=only_columns("member_id", "txn_at"))},
+    description="What works: the share of greeted members who bought within the response "
+    "window, per kind and channel, beside members due the same greeting who were not sent "
+    "it (SQL mart).",
+)
+def care_response(context: dg.AssetExecutionContext, settings: ClubPressSettings,
+                  stg_contacts: Staged, stg_transactions: Staged) -> dg.Output:
+    edition = settings.edition(context)
+    frame = care.care_response(stg_contacts.frame, care.earlier_plans(settings.out, edition.month),
+                               stg_transactions.frame, settings.club.care, edition)
+    return dg.Output(frame, metadata={"rows": len(frame),
+                                      "greetings": int(frame["members"].sum())})
