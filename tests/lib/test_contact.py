@@ -692,7 +692,7 @@ def test_every_request_is_planned_or_suppressed_exactly_once(scenario):
     # capped only when its member is full
     planned_count = plan["member_id"].value_counts().to_dict()
     for member_id in by_id:
-        known = sum(1 for m, d in history_days if m == member_id and 0 <= d <= 29)  # cut-off day counts
+        known = sum(1 for m, d in history_days if m == member_id and 0 <= d <= 29)
         load = planned_count.get(member_id, 0) + known
         assert planned_count.get(member_id, 0) == 0 or load <= cap
         if (dropped.loc[dropped["member_id"] == member_id, "reason"] == "frequency_cap").any():
