@@ -114,10 +114,11 @@ def _festival_rows(festivals: pd.DataFrame, edition: str) -> pd.DataFrame:
     wins over official days off of the same name (春节 is both)."""
     columns = ["festival_key", "festival_date", "festival_name", "festival_name_en"]
     days = _timestamps(festivals["date"]) if len(festivals) else pd.Series(dtype="datetime64[us]")
-    rows = festivals[days.dt.strftime("%Y-%m") == edition].assign(festival_date=days)
-    if rows.empty:
+    inside = (days.dt.strftime("%Y-%m") == edition).to_numpy(dtype=bool)
+    if not inside.any():  # a month without festivals (assign on an empty frame misaligns)
         return pd.DataFrame({c: pd.Series(dtype="string") for c in columns}).astype(
             {"festival_date": "datetime64[us]"})
+    rows = festivals[inside].assign(festival_date=days[inside].to_numpy())
     kinds = rows["kind"] if "kind" in rows else pd.Series("festival", index=rows.index)
     rows = rows.assign(
         festival_key=[festival_key(n, e) for n, e in zip(rows["name"], rows["name_en"])],

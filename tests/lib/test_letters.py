@@ -493,3 +493,14 @@ def test_readme_lists_each_drop_with_its_date_batches_pieces_and_pages(weekly):
         pages = rows["page_count"].astype(int).sum()
         assert f" {len(rows)} " in line and f" {pages} " in line
         assert all(batch in line for batch in rows["batch"].unique())
+
+
+def test_a_month_without_festivals_still_gets_its_birthday_letters():
+    # January: no festival in the calendar rows given; pandas 3 must not invent one
+    plan = _plan([("M01", "birthday", 1)])
+    january = _festivals().assign(date=[date(2026, 12, 22), date(2026, 12, 25)])
+    birthdays = _birthdays().assign(birthday=date(2027, 1, 8))
+    pieces = letters.letter_pieces(plan.assign(piece_id="202701-birthday-M01"), _members(),
+                                   birthdays, _anniversaries(), january, "2027-01")
+    assert pieces["piece_id"].tolist() == ["202701-birthday-M01"]
+    assert pieces["festival_key"].isna().all()
