@@ -140,7 +140,7 @@ def _run(args: argparse.Namespace) -> int:
 def _sample(args: argparse.Namespace) -> int:
     if args.members < 1:
         raise UsageError("--members must be at least 1")
-    from pipeline.lib.sample import write_sample
+    from clubpress_tools.sample import write_sample
 
     counts = write_sample(
         args.out, args.members, seed=args.seed, as_of=args.as_of, bad_rows=not args.no_bad_rows

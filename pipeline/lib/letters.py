@@ -113,12 +113,13 @@ def _festival_rows(festivals: pd.DataFrame, edition: str) -> pd.DataFrame:
     """One row per festival key in the edition month: the festival or club date itself
     wins over official days off of the same name (春节 is both)."""
     columns = ["festival_key", "festival_date", "festival_name", "festival_name_en"]
-    days = _timestamps(festivals["date"]) if len(festivals) else pd.Series(dtype="datetime64[us]")
-    inside = (days.dt.strftime("%Y-%m") == edition).to_numpy(dtype=bool)
-    if not inside.any():  # a month without festivals (assign on an empty frame misaligns)
+    # The dates go in by position before filtering: assigning a Series aligns on the
+    # index, and an empty frame would adopt the Series' index (rows of NA) instead.
+    rows = festivals.assign(festival_date=_timestamps(festivals["date"]).to_numpy())
+    rows = rows[rows["festival_date"].dt.strftime("%Y-%m") == edition]
+    if rows.empty:
         return pd.DataFrame({c: pd.Series(dtype="string") for c in columns}).astype(
             {"festival_date": "datetime64[us]"})
-    rows = festivals[inside].assign(festival_date=days[inside].to_numpy())
     kinds = rows["kind"] if "kind" in rows else pd.Series("festival", index=rows.index)
     rows = rows.assign(
         festival_key=[festival_key(n, e) for n, e in zip(rows["name"], rows["name_en"])],

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from lunardate import LunarDate
 
 from pipeline.lib import parse
-from pipeline.lib.sample import DEFAULT_REFERENCE_DIR, MEMBER_HEADERS, UNKNOWN_MEMBER, write_sample
+from pipeline.lib.lunar import lunar_to_solar
+from clubpress_tools.sample import DEFAULT_REFERENCE_DIR, MEMBER_HEADERS, UNKNOWN_MEMBER, write_sample
 from pipeline.lib.schema import TABLES
 
 AS_OF = date(2026, 11, 20)
@@ -261,7 +261,7 @@ def test_lunar_births_exist_in_the_lunar_calendar(members):
     assert 0.05 < len(lunar) / len(members) < 0.11
     assert lunar["历法"].eq("农历").any()
     for row in lunar.itertuples():
-        LunarDate(row.y, row.m, row.d, row.leap).to_solar_date()  # raises if no such day
+        lunar_to_solar(row.y, row.m, row.d, row.leap)  # raises if no such day
 
 
 @pytest.mark.parametrize(

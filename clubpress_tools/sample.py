@@ -65,11 +65,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
-from lunardate import LunarDate
 
+from pipeline.lib import lunar
 from pipeline.lib.schema import COMPLAINTS
+from pipeline.settings import PATHS
 
-DEFAULT_REFERENCE_DIR = Path(__file__).resolve().parents[2] / "data" / "reference"
+DEFAULT_REFERENCE_DIR = PATHS.reference
 UNKNOWN_MEMBER = "M9999999"
 TXN_WINDOW_DAYS = 730
 CONTACT_WINDOW_DAYS = 183
@@ -516,7 +517,7 @@ def _lunar_months(first_year: int, last_year: int) -> pd.DataFrame:
     """Every lunar month of the years: year, month, is_leap, days (29 or 30), in order."""
     rows = []
     for year in range(first_year, last_year + 1):
-        leap_month = LunarDate.leap_month_for_year(year)
+        leap_month = lunar.leap_month(year)
         for month in range(1, 13):
             for is_leap in (False, True) if month == leap_month else (False,):
                 rows.append((year, month, is_leap, _lunar_month_days(year, month, is_leap)))
@@ -524,11 +525,7 @@ def _lunar_months(first_year: int, last_year: int) -> pd.DataFrame:
 
 
 def _lunar_month_days(year: int, month: int, is_leap: bool) -> int:
-    try:
-        LunarDate(year, month, 30, is_leap).to_solar_date()
-    except ValueError:
-        return 29
-    return 30
+    return lunar.month_length(year, month, is_leap)
 
 
 def _lunar_births(rng: np.random.Generator, years: np.ndarray):
