@@ -507,3 +507,12 @@ def test_readme_lists_each_drop_with_its_date_batches_pieces_and_pages(weekly):
         assert f" {len(rows)} " in line and f" {pages} " in line
         assert all(batch in line for batch in rows["batch"].unique())
 
+
+
+def test_member_extra_reaches_the_letter_view():
+    # the export's own columns (staged as JSON in `extra`) are member.extra[...] in a letter
+    members = _members().assign(extra=['{"会员等级": "金卡"}'] + ['{}'] * 8)
+    pieces = letters.letter_pieces(_plan([("M01", "birthday", 1)]), members, _birthdays(),
+                                   _anniversaries(), _festivals(), EDITION)
+    view = letters.piece_view(pieces.to_dict("records")[0])
+    assert view["extra"] == {"会员等级": "金卡"}
