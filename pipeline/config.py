@@ -6,6 +6,7 @@ that names the key (`ConfigError`).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -53,6 +54,9 @@ class Club(_Model):
     logo: str | None = None
     phone: str = ""
     email: str = ""
+    # The SMS signature Chinese rules require, written in 【】 at the start of every SMS
+    # (blank: name_zh).
+    sms_signature: str = ""
 
 
 class Scorecard(_Model):
@@ -105,11 +109,19 @@ class CustomDay(_Model):
         return value
 
 
+GREETING_FESTIVALS = ("new-year", "spring", "qingming", "labour-day", "dragon-boat",
+                      "mid-autumn", "national-day", "double-ninth")
+
+
 class Calendar(_Model):
     western: list[str] = []  # Western dates to list as festivals, e.g. christmas
     custom: list[CustomDay] = []
-    # Festivals that get a greeting letter in their month (keys of FESTIVAL_KEYS).
-    greeting_festivals: list[str] = ["spring", "dragon-boat", "mid-autumn", "double-ninth"]
+    # Festivals greeted in their month (keys of FESTIVAL_KEYS or custom slugs): the
+    # seven of Chinese club practice, and 重阳 for the members `festival_min_age` names.
+    greeting_festivals: list[str] = list(GREETING_FESTIVALS)
+    # Festival key -> the age (on the festival day) a member must have reached to be
+    # greeted; a member without a birth date is not greeted then.
+    festival_min_age: dict[str, int] = {"double-ninth": 60}
 
     @field_validator("western")
     @classmethod
@@ -173,6 +185,61 @@ class Offers(_Model):
         return chosen.get(lang, "").strip()
 
 
+def _window(value: str) -> str:
+    match = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)", value)
+    if not match or match.group(1, 2) >= match.group(3, 4):
+        raise ValueError("expected HH:MM-HH:MM, the start before the end, e.g. 09:00-20:00")
+    return value
+
+
+class Sms(_Model):
+    """SMS greetings: the budget in segments, the sending window and the opt-out phrase
+    that ends marketing texts (festivals), per language."""
+
+    max_segments: int = Field(1, ge=1)
+    send_window: str = "09:00-20:00"  # local time, for the gateway
+    opt_out: dict[str, str] = {"zh-CN": "回T退订", "zh-TW": "回T退訂", "en": "Reply T to opt out"}
+
+    @field_validator("send_window")
+    @classmethod
+    def _send_window(cls, value: str) -> str:
+        return _window(value)
+
+    @field_validator("opt_out")
+    @classmethod
+    def _every_language(cls, value: dict[str, str]) -> dict[str, str]:
+        missing = [lang for lang in ("zh-CN", "zh-TW", "en") if not value.get(lang, "").strip()]
+        if missing:
+            raise ValueError(f"give the opt-out phrase for {', '.join(missing)}")
+        return value
+
+
+class Email(_Model):
+    """E-mail pieces: the sender and the unsubscribe addresses of every message.
+
+    `from_address` and `unsubscribe_mailto` default to `club.email`; `unsubscribe_url`
+    (https, `{piece_id}` is replaced) also gives the RFC 8058 one-click header."""
+
+    from_address: str = ""
+    unsubscribe_mailto: str = ""
+    unsubscribe_url: str = ""
+
+    @field_validator("from_address", "unsubscribe_mailto")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", value):
+            raise ValueError(f"not an e-mail address: {value!r}")
+        return value
+
+    @field_validator("unsubscribe_url")
+    @classmethod
+    def _https(cls, value: str) -> str:
+        if value and not re.fullmatch(r"https://[^\s<>\"]+", value):
+            raise ValueError("expected an https:// URL without spaces or <> (RFC 8058 "
+                             "one-click unsubscribe)")
+        return value
+
+
 class Output(_Model):
     """The files a run writes: `private` makes editions, the run's work folders and the
     warehouse readable by their owner only (files 0600, folders 0700)."""
@@ -216,6 +283,8 @@ class ClubConfig(_Model):
     complaints: Complaints = Complaints()
     print: Print = Print()
     contact: ContactRules = ContactRules()
+    sms: Sms = Sms()
+    email: Email = Email()
     offers: Offers = Offers()
     calls: CallRules = CallRules()
     care: CareRules = CareRules()

@@ -16,6 +16,7 @@ from pipeline.defs.contact.assets import care_response, contact_plan
 from pipeline.defs.deliver.assets import edition, mailing_house
 from pipeline.defs.deliver.calls import call_list
 from pipeline.defs.render.assets import letters, monthly_report, newsletters
+from pipeline.defs.render.messages import emails, produced, sms
 from pipeline.defs.render.proofs import proofs
 from pipeline.defs.render.shards import SHARD_ASSETS
 from pipeline.defs.ingest.assets import STAGED_ASSETS, warehouse, warehouse_marts
@@ -43,6 +44,9 @@ ASSETS = [
     *SHARD_ASSETS,
     newsletters,
     letters,
+    sms,
+    emails,
+    produced,
     proofs,
     mailing_house,
     call_list,

@@ -1,9 +1,10 @@
 """The year's holiday and festival calendar (CONTRACT §4 `holidays`) and working days.
 
-Festivals come from the lunar calendar and solar terms; statutory days off and make-up
-workdays (调休) from the State Council arrangements in `reference/holiday-cn/YYYY.json`,
-or from the `chinesecalendar` package for a year without a file. A year that neither
-knows gets festivals only, and says so in `df.attrs["arrangement_source"]` (None).
+Festivals come from the lunar calendar and solar terms, plus 元旦, 劳动节 and 国庆节 on
+their fixed dates every year (as festivals, apart from their statutory_off blocks);
+statutory days off and make-up workdays (调休) from the State Council arrangements in
+`reference/holiday-cn/YYYY.json`, or from the `chinesecalendar` package for a year
+without a file. A year that neither knows gets festivals only, and says so in `df.attrs["arrangement_source"]` (None).
 """
 
 from __future__ import annotations
@@ -33,6 +34,13 @@ LUNAR_FESTIVALS = (
     ("七夕", "Qixi Festival", 7, 7),
     ("中秋节", "Mid-Autumn Festival", 8, 15),
     ("重阳节", "Double Ninth Festival", 9, 9),
+)
+# (Chinese name, English name, month, day) of the fixed-date festivals clubs greet every
+# year, listed whether or not the official arrangement (the statutory_off block) is out.
+FIXED_FESTIVALS = (
+    ("元旦", "New Year's Day", 1, 1),
+    ("劳动节", "Labour Day", 5, 1),
+    ("国庆节", "National Day", 10, 1),
 )
 # (Chinese name, English name, solar term).
 SOLAR_TERM_FESTIVALS = (
@@ -134,6 +142,11 @@ def lunar_festivals(year: int) -> list[tuple[date, str, str]]:
     return rows
 
 
+def fixed_festivals(year: int) -> list[tuple[date, str, str]]:
+    """(date, name, name_en) of 元旦, 劳动节 and 国庆节 in `year`."""
+    return [(date(year, month, day), zh, en) for zh, en, month, day in FIXED_FESTIVALS]
+
+
 def western_festivals(year: int, keys: Iterable[str]) -> list[tuple[date, str, str]]:
     """(date, name, name_en) of the enabled Western dates; ValueError names an unknown key."""
     rows = []
@@ -226,7 +239,7 @@ def build_calendar(
     `attrs["arrangement_source"]` is None when no official arrangement is published for
     the year (then only festivals and custom dates are listed).
     """
-    festivals = lunar_festivals(year) + western_festivals(year, western)
+    festivals = fixed_festivals(year) + lunar_festivals(year) + western_festivals(year, western)
     rows = [(d, zh, en, "festival") for d, zh, en in festivals]
     days, source = official_days(year, reference_dir)
     rows += [_official_row(day) for day in days]
@@ -344,6 +357,8 @@ FESTIVAL_KEYS = {
     "中秋节": "mid-autumn",
     "重阳节": "double-ninth",
     "冬至": "winter-solstice",
+    "劳动节": "labour-day",
+    "国庆节": "national-day",
 } | {name: key.replace("_", "-") for key, (name, *_rest) in WESTERN_DATES.items()}
 
 

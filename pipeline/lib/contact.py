@@ -23,7 +23,9 @@ Decisions, in the order they are taken for each request
    China: a member without a six-digit postal code cannot be reached by post) that
    has not come back as undeliverable (`returned`: members whose returned piece went
    to the address the members export still carries),
-   `email` a non-blank `email`, `sms` a non-blank `phone` (both validated upstream).
+   `email` a non-blank `email` (validated upstream), `sms` a `phone` that can take an
+   SMS (`parse.takes_sms`: a mobile number; a landline cannot, so a member with only
+   a landline is `no_valid_phone` for sms or falls back to another channel).
 2. **Suppression**, first applicable reason wins:
    `deceased`, `do_not_contact`,
    `no_consent` (none of the allowed channels is consented),
@@ -87,6 +89,7 @@ import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pipeline.lib.edition import Edition
+from pipeline.lib.parse import takes_sms
 
 Channel = Literal["post", "email", "sms"]
 CHANNELS: tuple[str, ...] = ("post", "email", "sms")
@@ -144,7 +147,10 @@ CONTACT_PURPOSE = "purpose"  # optional: without it every history contact counts
 DEFAULT_CHANNELS: dict[str, list[str]] = {
     "birthday": ["post", "email", "sms"],
     "anniversary": ["post", "email"],
-    "festival": ["post", "email", "sms"],
+    # Post, the expensive channel, only for 春节 and 中秋; e-mail and SMS for the others.
+    "festival": ["email", "sms"],
+    "festival-spring": ["post", "email", "sms"],
+    "festival-mid-autumn": ["post", "email", "sms"],
     "newsletter": ["email", "post"],
 }
 DEFAULT_PRIORITY: list[str] = ["birthday", "festival", "anniversary", "newsletter"]
@@ -196,7 +202,8 @@ class ContactRules(BaseModel):
     - `channels`: allowed channels per kind family (or full kind), in fallback order.
       Keys given are merged over the defaults, so overriding one family keeps the
       others: birthday [post, email, sms], anniversary [post, email],
-      festival [post, email, sms], newsletter [email, post].
+      festival [email, sms] with festival-spring and festival-mid-autumn
+      [post, email, sms], newsletter [email, post].
     - `priority`: kind families (or full kinds), highest first; decides which pieces the
       frequency cap keeps. Must rank every `channels` key (itself or its family).
       Default [birthday, festival, anniversary, newsletter].
@@ -384,7 +391,7 @@ def _members(members: pd.DataFrame, returned: pd.Series | None = None) -> _Membe
     came_back = np.zeros(len(ids), dtype=bool)
     if returned is not None and len(returned):
         came_back = _numpy(pc.is_in(ids, value_set=_arrow(pd.Series(returned))).fill_null(False))
-    usable = (has_post & ~came_back, _filled(members["email"]), _filled(members["phone"]))
+    usable = (has_post & ~came_back, _filled(members["email"]), takes_sms(members["phone"]))
 
     preferred_text = _text(members["preferred_channel"])
     preferred = pc.index_in(preferred_text, value_set=pa.array(CHANNELS, pa.large_string()))

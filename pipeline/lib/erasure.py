@@ -374,6 +374,7 @@ def forget_in_edition(edition_dir: Path, trace: MemberTrace) -> dict:
         if mine.any():
             listed[~mine].to_csv(calls, index=False, encoding="utf-8-sig")  # cells already safe
             changes["tables"].append("calls/call-list.csv")
+    changes["messages"] = _forget_messages(edition_dir, trace.member_id)
 
     manifest_path = edition_dir / "letters" / "manifest.csv"
     manifest = (pd.read_csv(manifest_path, dtype=str, keep_default_na=False,
@@ -407,8 +408,26 @@ def forget_in_edition(edition_dir: Path, trace: MemberTrace) -> dict:
     return changes
 
 
+def _forget_messages(edition_dir: Path, member_id: str) -> int:
+    """Drop the member's rows from sms/messages.csv and email/outbox.csv and delete
+    their .eml files; the number of messages removed."""
+    removed = 0
+    for listing in (edition_dir / "sms" / "messages.csv", edition_dir / "email" / "outbox.csv"):
+        if not listing.exists():
+            continue
+        frame = pd.read_csv(listing, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        theirs = frame["member_id"].str.lstrip("'") == member_id
+        if not theirs.any():
+            continue
+        for relative in frame.loc[theirs, "file"] if "file" in frame else ():
+            (listing.parent / relative.lstrip("'")).unlink(missing_ok=True)
+        frame[~theirs].to_csv(listing, index=False, encoding="utf-8-sig")  # cells as read
+        removed += int(theirs.sum())
+    return removed
+
+
 def _changed(changes: dict) -> bool:
-    return any(changes.get(k) for k in ("tables", "newsletters", "withdrawn", "notes"))
+    return any(changes.get(k) for k in ("tables", "newsletters", "messages", "withdrawn", "notes"))
 
 
 def _mark_for_rerun(edition_dir: Path, changes: dict, write_json) -> None:

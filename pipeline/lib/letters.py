@@ -183,8 +183,10 @@ def letter_pieces(
     as_of: date | None = None,
     lead_days: int = 7,
     drops: str = "monthly",
+    channel: str = "post",
 ) -> pd.DataFrame:
-    """The edition's greeting letters: post pieces of every kind but the newsletter,
+    """The edition's greeting letters: post pieces of every kind but the newsletter
+    (the greetings of another `channel`: `sms`, `email`, for their own renderers),
     with the member's name, salutation ('mr'|'ms'|'neutral'), language and address,
     the occasion (date; age and milestone; years and since_date; festival key and
     names) and the folder. Columns: PIECE_COLUMNS, sorted by piece_id.
@@ -195,7 +197,7 @@ def letter_pieces(
     `drops` date the pieces (`mail_dates`).
     """
     first_day_of(edition)  # ValueError unless YYYY-MM
-    post = plan[(plan["channel"] == "post") & (plan["kind"] != "newsletter")]
+    post = plan[(plan["channel"] == channel) & (plan["kind"] != "newsletter")]
     post = post.astype({"member_id": "string", "kind": "string"})
     people = members.drop(columns=["household_id"], errors="ignore")
     people = people.astype({"member_id": "string"}).drop_duplicates("member_id")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pandas as pd
 
 from pipeline.lib.calendar import festival_key
@@ -19,20 +21,33 @@ def greeting_festivals(festivals: pd.DataFrame, greeting_keys: list[str]) -> pd.
     return chosen.assign(kind="festival-" + chosen["key"]).drop(columns="key")
 
 
+def age_on(birth_dates: pd.Series, day: pd.Timestamp) -> pd.Series:
+    """Whole years of age on `day` (NA without a birth date); born on 29 February, one
+    turns a year older on 1 March in common years."""
+    born = pd.to_datetime(birth_dates)
+    before = (born.dt.month > day.month) | ((born.dt.month == day.month) & (born.dt.day > day.day))
+    return (day.year - born.dt.year - before.astype("Int64")).astype("Int64")
+
+
 def requests(
     members: pd.DataFrame,
     birthdays: pd.DataFrame,
     anniversaries: pd.DataFrame,
     festivals: pd.DataFrame,
     edition_start: pd.Timestamp,
+    min_age: dict[str, int] | None = None,
 ) -> pd.DataFrame:
     """One row per (member, kind): birthday, anniversary-<kind>, festival-<key>, newsletter.
 
     `festivals` is the output of `greeting_festivals` for the edition month; every member
-    is asked for every greeted festival and for the newsletter. Members who must not be
-    contacted are still requested here: the contact plan suppresses them with a reason.
+    is asked for every greeted festival and for the newsletter, except that a festival
+    key in `min_age` (`festival_min_age`: 重阳 for 60 and over) asks only members of at
+    least that age on the festival day (`birth_date` needed; unknown age: not asked).
+    Members who must not be contacted are still requested here: the contact plan
+    suppresses them with a reason.
     """
     ids = members["member_id"]
+    min_age = min_age or {}
     parts = [
         pd.DataFrame({"member_id": birthdays["member_id"], "kind": "birthday",
                       "occasion_date": pd.to_datetime(birthdays["birthday"])}),
@@ -42,9 +57,20 @@ def requests(
         pd.DataFrame({"member_id": ids, "kind": "newsletter", "occasion_date": edition_start}),
     ]
     for festival in festivals.itertuples(index=False):
-        parts.append(pd.DataFrame({"member_id": ids, "kind": festival.kind,
+        greeted = ids
+        key = festival.kind.removeprefix("festival-")
+        if key in min_age:
+            old_enough = age_on(members["birth_date"], pd.Timestamp(festival.date)) >= min_age[key]
+            greeted = ids[old_enough.fillna(False).astype(bool).to_numpy()]
+        parts.append(pd.DataFrame({"member_id": greeted, "kind": festival.kind,
                                    "occasion_date": pd.Timestamp(festival.date)}))
     result = pd.concat(parts, ignore_index=True)
     result["occasion_date"] = result["occasion_date"].astype("datetime64[us]")
     # Two anniversaries of one kind cannot fall in one month; keep one row per kind anyway.
     return result.drop_duplicates(["member_id", "kind"]).reset_index(drop=True)
+
+
+def send_on(occasion: date, as_of: date) -> date:
+    """When a greeting goes out: on the occasion's day (a birthday on the day itself),
+    or the day after the cut-off when the occasion is on or before it (a late run)."""
+    return occasion if occasion > as_of else as_of + timedelta(days=1)

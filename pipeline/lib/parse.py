@@ -454,6 +454,43 @@ def parse_phone(raw: pd.Series, region: str = "CN") -> Parsed:
     return Parsed(values, text.notna() & values.isna())
 
 
+_SMS_TYPES = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+
+
+def _mainland_mobile_re() -> str:
+    """phonenumbers' own pattern of a mainland mobile, as a regex over E.164 text."""
+    pattern = phonenumbers.PhoneMetadata.metadata_for_region("CN").mobile.national_number_pattern
+    return rf"^\+86(?:{pattern})$"
+
+
+def _takes_sms(number: str) -> bool:
+    try:
+        return phonenumbers.number_type(phonenumbers.parse(number)) in _SMS_TYPES
+    except phonenumbers.NumberParseException:
+        return False
+
+
+def takes_sms(phones: pd.Series) -> np.ndarray:
+    """True where a staged (E.164) phone can receive an SMS: `phonenumbers` types it a
+    mobile, or a number that may be either (some countries cannot tell); a landline, a
+    blank or an unparseable number cannot. Mainland numbers are matched against
+    phonenumbers' mobile pattern in one vectorised pass, others looked up once per
+    distinct value."""
+    text = pa.array(phones.astype("string").array, type=pa.large_string())
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    mainland = pc.starts_with(text, "+86").fill_null(False)
+    result = pc.match_substring_regex(text, _mainland_mobile_re()).fill_null(False)
+    result = result.to_numpy(zero_copy_only=False).copy()
+    others = (pc.invert(mainland).to_numpy(zero_copy_only=False)
+              & pc.is_valid(text).to_numpy(zero_copy_only=False))
+    if others.any():
+        values = text.filter(pa.array(others))
+        lookup = {v: _takes_sms(v) for v in pc.unique(values).to_pylist()}
+        result[others] = [lookup[v] for v in values.to_pylist()]
+    return result
+
+
 _POSTCODE_RE = r"^\d{6}$"
 
 

@@ -26,14 +26,17 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 import pandas as pd
+from markupsafe import escape
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import DictionaryObject, NameObject
 
 from pipeline.config import ClubConfig, Offers
 from pipeline.lib import i18n
+from pipeline.lib import emails as em
 from pipeline.lib import letters as lt
 from pipeline.lib import newsletter as nl
-from pipeline.lib.calendar import festival_key, lunar_festivals
+from pipeline.lib import sms as sms_lib
+from pipeline.lib.calendar import festival_key, fixed_festivals, lunar_festivals
 from pipeline.lib.edition import first_day_of
 from pipeline.lib.pdf import Rendered, RenderError, css, render_pdf
 from pipeline.lib.templating import environment
@@ -43,8 +46,9 @@ NEWSLETTER_TEMPLATE = "newsletter/print.html.j2"
 
 # Festival keys the letter templates word themselves; `qixi` stands for every other
 # festival or club date, which gets the generic festival wording.
-WORDED_FESTIVALS = ("new-years-eve", "spring", "lantern", "qingming", "dragon-boat",
-                    "mid-autumn", "double-ninth", "winter-solstice")
+WORDED_FESTIVALS = ("new-year", "new-years-eve", "spring", "lantern", "qingming", "labour-day",
+                    "dragon-boat", "mid-autumn", "national-day", "double-ninth",
+                    "winter-solstice")
 GENERIC_FESTIVAL = "qixi"
 
 # Fictional names, cycled through the specimens of each language: (name, salutation).
@@ -194,7 +198,7 @@ def festival_dates(edition: str) -> dict[str, tuple[date, str, str]]:
     start = first_day_of(edition)
     found: dict[str, tuple[date, str, str]] = {}
     for year in (start.year, start.year + 1):
-        for day, name, name_en in sorted(lunar_festivals(year)):
+        for day, name, name_en in sorted(lunar_festivals(year) + fixed_festivals(year)):
             key = festival_key(name, name_en)
             if day >= start and key not in found:
                 found[key] = (day, name, name_en)
@@ -262,6 +266,112 @@ def _render_letters(config, edition) -> tuple[Rendered, list[Branch]]:
     return rendered, branches
 
 
+def _personal_cases(pieces: pd.DataFrame) -> pd.DataFrame:
+    """The specimens e-mail and SMS have: every letter case but the household (a
+    household piece goes by post only)."""
+    return pieces[pieces["household_size"] == 1].reset_index(drop=True)
+
+
+def _body(html: str) -> str:
+    """What is between <body ...> and </body> of a rendered e-mail."""
+    inner = html.split("<body", 1)[1]
+    return inner[inner.index(">") + 1:].rsplit("</body>", 1)[0]
+
+
+_EMAIL_HTML = """<!doctype html><html><head><meta charset="utf-8"><title>E-mail proofs</title>
+<style>@page {{ size: {width:g}mm {height:g}mm; margin: 14mm 8mm 8mm 8mm; }}
+body {{ margin: 0; }} section {{ break-before: page; }} section:first-child {{ break-before: auto; }}
+table {{ max-width: 100%; }}
+p.head {{ margin: 0 0 2mm; font-family: "Noto Sans CJK SC", sans-serif; font-size: 8pt;
+          color: #55625f; }}</style></head><body>{sections}</body></html>"""
+
+
+def email_key(letter_key: str) -> str:
+    """The e-mail specimen of a letter case: lt-birthday -> em-birthday."""
+    return "em-" + letter_key.removeprefix("lt-")
+
+
+def _render_emails(config, edition) -> tuple[Rendered, list[Branch]]:
+    """Every greeting e-mail branch per language, as the member's mail program shows
+    the HTML part (the letters' words in the e-mail frame)."""
+    pieces = _personal_cases(letter_pieces(edition))
+    greetings = em.Greetings(config)
+    cases = [case for _ in i18n.LANGUAGES for case in LETTER_CASES if not case.household]
+    sections, branches = [], []
+    for case, piece in zip(cases, pieces.to_dict("records")):
+        view = lt.piece_view(piece)
+        subject, html, _ = greetings.render(view)
+        anchor = "email-" + lt.safe_token(view["piece_id"])
+        head = escape(f"To: {view['name']}  ·  Subject: {subject}")  # as a mail program shows it
+        sections.append(f'<section id="{anchor}" lang="{view["lang"]}"><p class="head">{head}</p>'
+                        f'{_body(html)}</section>')
+        branches.append(Branch(email_key(case.key), "Greeting e-mail", "email/greeting.html.j2",
+                               view["lang"], case.branch, anchor))
+    width, height = lt.PAPER_MM[config.print.paper]
+    html = _EMAIL_HTML.format(width=width, height=height, sections="".join(sections))
+    rendered = render_pdf(html, "proofs: greeting e-mails", tuple(b.anchor for b in branches))
+    return rendered, branches
+
+
+_SMS_HTML = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>SMS proofs</title>
+<style>
+@page { size: {{ width }}mm {{ height }}mm; margin: 16mm 12mm 12mm 12mm; }
+html { font-family: "Noto Sans CJK SC", sans-serif; font-size: 8.5pt; color: #23302f; }
+section { break-before: page; } section:first-child { break-before: auto; }
+section:lang(zh-TW) { font-family: "Noto Sans CJK TC", "Noto Sans CJK SC", sans-serif; }
+h1 { font-size: 12pt; color: #1d5b79; margin: 0 0 2mm; }
+p.note { margin: 0 0 3mm; color: #55625f; }
+table { border-collapse: collapse; width: 100%; }
+th { text-align: left; background: #1d5b79; color: #fff; padding: 1mm 1.5mm; }
+td { padding: 1mm 1.5mm; border-bottom: 0.3pt solid #d5dcda; vertical-align: top; }
+td.n { text-align: right; white-space: nowrap; } td.kind { white-space: nowrap; color: #1d5b79; }
+tr.over td { color: #a4262c; }
+</style></head><body>
+{% for block in blocks %}
+<section id="{{ block.anchor }}" lang="{{ block.lang }}">
+<h1>SMS · {{ block.lang }} · 短信文案</h1>
+<p class="note">Every wording for a specimen member ({{ block.name }}), in the order tried:
+the full text, the short one when the full one is over the budget of {{ budget }}
+segment(s), and the short one without the name when even that is over. Characters and
+segments by 3GPP TS 23.038/23.040 (UCS-2: 70 in one message, 67 per segment; GSM-7: 160,
+153). Red: over the budget, never sent as is.</p>
+<table><thead><tr><th>Kind</th><th>Wording</th><th>Text</th><th>Chars</th><th>Segments</th></tr></thead>
+<tbody>
+{% for row in block.rows %}
+<tr{% if row.over %} class="over"{% endif %}><td class="kind">{{ row.kind }}</td><td>{{ row.wording }}</td>
+<td>{{ row.text }}</td><td class="n">{{ row.characters }} {{ row.encoding }}</td><td class="n">{{ row.segments }}</td></tr>
+{% endfor %}
+</tbody></table>
+</section>
+{% endfor %}
+</body></html>"""
+
+
+def _render_sms(config, edition) -> tuple[Rendered, list[Branch]]:
+    """Every SMS wording per language with its character and segment count."""
+    pieces = _personal_cases(letter_pieces(edition))
+    blocks, branches = [], []
+    for lang in i18n.LANGUAGES:
+        rows = []
+        for piece in pieces[pieces["language"] == lang].to_dict("records"):
+            view = lt.piece_view(piece)
+            kind = sms_lib.wording_key(view["kind"], view["is_milestone"], lang)
+            for text in sms_lib.wordings(view, config):
+                rows.append({"kind": kind, "wording": text.wording, "text": text.text,
+                             "characters": text.characters, "encoding": text.encoding,
+                             "segments": text.segments,
+                             "over": text.segments > config.sms.max_segments})
+        anchor = f"sms-PROOF-{lang}"
+        blocks.append({"anchor": anchor, "lang": lang, "name": NAMES[lang][0][0], "rows": rows})
+        branches.append(Branch("sms", "SMS", "sms/strings.yaml", lang,
+                               "every SMS wording · characters and segments", anchor))
+    width, height = lt.PAPER_MM[config.print.paper]
+    html = environment().from_string(_SMS_HTML).render(
+        blocks=blocks, budget=config.sms.max_segments, width=f"{width:g}", height=f"{height:g}")
+    return render_pdf(html, "proofs: SMS wordings", tuple(b.anchor for b in branches)), branches
+
+
 def _placed(branches: list[Branch], rendered: Rendered, offset: int) -> list[Branch]:
     """Branches with their first page in proofs.pdf and their page count."""
     firsts = [rendered.anchor_pages[b.anchor] for b in branches]
@@ -299,7 +409,7 @@ body { margin: 0; }
 .band .page { float: right; margin-left: 3mm; }
 .band .lang { float: right; font-weight: 700; }
 /* The cover in rem: one page on every paper size (club.yaml print.paper). */
-.cover { padding: 5.1rem 4.5rem 3.4rem; }
+.cover { padding: 3.6rem 4.5rem 2.4rem; }
 .cover .kicker { font-size: 0.8rem; letter-spacing: 0.2em; color: #1d5b79; font-weight: 700; }
 .cover h1 { font-family: "Noto Serif CJK SC", serif; font-size: 2.2rem; margin: 0.57rem 0 0.28rem;
             color: #1d2b2a; }
@@ -308,12 +418,12 @@ body { margin: 0; }
                border-left: 0.28rem solid #f2c14e; padding: 0.28rem 0 0.28rem 0.85rem; }
 table { border-collapse: collapse; width: 100%; font-size: 0.76rem; }
 th { text-align: left; font-weight: 700; color: #fff; background: #1d5b79; padding: 0.4rem 0.57rem; }
-td { padding: 0.31rem 0.57rem; border-bottom: 0.3pt solid #d5dcda; vertical-align: top; }
+td { padding: 0.2rem 0.57rem; border-bottom: 0.3pt solid #d5dcda; vertical-align: top; }
 tr.group td { background: #eef3f2; font-weight: 700; color: #1d5b79; padding-top: 0.45rem; }
 td.page, th.page { text-align: center; width: 4rem; }
 td.page { font-weight: 700; font-size: 0.84rem; }
 .template { color: #6a7674; font-family: monospace; font-size: 0.68rem; white-space: nowrap; }
-.sign { margin-top: 2rem; font-size: 0.8rem; color: #3d4947; }
+.sign { margin-top: 1.4rem; font-size: 0.8rem; color: #3d4947; }
 .sign span { display: inline-block; width: 16.4rem; border-top: 0.4pt solid #55625f;
              padding-top: 0.28rem; margin-right: 2.3rem; }
 </style></head>
@@ -356,13 +466,24 @@ def _proof_html(**context) -> str:
     return environment().from_string(_PROOF_HTML).render(**context)
 
 
+EMAIL_COVER_ROW = "every greeting-letter branch above but the household, as an e-mail"
+
+
 def _cover_groups(branches: list[Branch]) -> list[dict]:
+    """Rows of the cover: one per branch with its page per language; the greeting
+    e-mails repeat the letters' branches, so they are one row of page ranges (the
+    cover stays one page)."""
     groups: dict[str, dict[str, dict]] = {}
     for b in branches:
         rows = groups.setdefault(b.document, {})
-        template = NEWSLETTER_TEMPLATE if b.document == "Newsletter" else "letters/<lang>.html.j2"
-        row = rows.setdefault(b.key, {"branch": b.branch, "template": template, "pages": {}})
-        row["pages"][b.lang] = b.first_page
+        template = b.template.replace(b.lang, "<lang>")  # letters/<lang>.html.j2
+        key, branch = (("em", EMAIL_COVER_ROW) if b.document == "Greeting e-mail"
+                       else (b.key, b.branch))
+        row = rows.setdefault(key, {"branch": branch, "template": template, "pages": {}})
+        first, last = b.first_page, b.first_page + b.pages - 1
+        if b.lang in row["pages"]:  # a range: from the first specimen to the last page
+            first = int(str(row["pages"][b.lang]).split("–")[0])
+        row["pages"][b.lang] = first if first == last else f"{first}–{last}"
     return [{"name": name, "rows": list(rows.values())} for name, rows in groups.items()]
 
 
@@ -373,9 +494,15 @@ def build_proofs(holidays: pd.DataFrame, events: pd.DataFrame, config: ClubConfi
     config = _print_config(config)
     news, news_branches = _render_newsletters(holidays, events, config, edition)
     mail, mail_branches = _render_letters(config, edition)
-    branches = (_placed(news_branches, news, 1)
-                + _placed(mail_branches, mail, 1 + news.pages))
-    total = 1 + news.pages + mail.pages
+    emails, email_branches = _render_emails(config, edition)
+    texts, sms_branches = _render_sms(config, edition)
+    documents = [(news, news_branches), (mail, mail_branches), (emails, email_branches),
+                 (texts, sms_branches)]
+    branches, offset = [], 1
+    for rendered, found in documents:
+        branches += _placed(found, rendered, offset)
+        offset += rendered.pages
+    total = offset
     banners = []
     for b in branches:
         for page in range(b.first_page, b.first_page + b.pages):
@@ -391,7 +518,7 @@ def build_proofs(holidays: pd.DataFrame, events: pd.DataFrame, config: ClubConfi
         "proofs: cover and labels", stylesheets=paper)
     if stamps.pages != total:
         raise RenderError(f"proofs: the cover took {stamps.pages - len(banners)} pages, not one")
-    return Proofs(_merge(stamps.pdf, [news.pdf, mail.pdf], branches), total, branches)
+    return Proofs(_merge(stamps.pdf, [d.pdf for d, _ in documents], branches), total, branches)
 
 
 def _merge(stamps: bytes, documents: list[bytes], branches: list[Branch]) -> bytes:

@@ -168,8 +168,10 @@ def build_report_context(
     suppressed: pd.DataFrame,
     config: ClubConfig,
     edition: Edition,
+    produced: dict | None = None,
 ) -> dict:
-    """Everything the report shows, as plain numbers, labels and rows (no charts yet)."""
+    """Everything the report shows, as plain numbers, labels and rows (no charts yet).
+    `produced`: the outputs per channel (`produced.against_plan`), when known."""
     first, last = report_period(edition)
     months = months_back(first, TREND_MONTHS)
     edition_month, as_of = edition.first_day, edition.as_of
@@ -188,7 +190,7 @@ def build_report_context(
                                 _present(tables.get("anniversaries"))),
         "holidays": _holidays(_present(tables.get("holidays")), edition_month),
         "contact": _contact(_present(plan), _present(suppressed), reconciliation,
-                            festival_names(config)),
+                            festival_names(config), produced),
         "care": care_section(tables.get("care_response"), _present(plan), config),
         "complaints": _complaints(tables, months),
         "data_quality": _data_quality(reconciliation, _present(tables.get("quarantine"))),
@@ -662,11 +664,16 @@ def _kind_sort_key(kind: str) -> tuple[int, str]:
     return (order.index(family) if family in order else len(order)), kind
 
 
-def _contact(plan, suppressed, reconciliation: dict, festivals: dict[str, str]) -> dict | None:
+def _contact(plan, suppressed, reconciliation: dict, festivals: dict[str, str],
+             produced: dict | None = None) -> dict | None:
     if plan is None and suppressed is None:
         return None
+    table = _plan_table(plan, festivals)
+    if table is not None and produced is not None:
+        # Outputs per channel beside the planned totals: a gap is a failed check upstream.
+        table["produced"] = [int(produced.get(f"produced_{c}", 0)) for c in table["channel_keys"]]
     return {
-        "plan": _plan_table(plan, festivals),
+        "plan": table,
         "households": _households(plan),
         "suppressed": _suppression_table(suppressed),
         "totals": reconciliation.get("contact_plan"),
@@ -686,6 +693,7 @@ def _plan_table(plan: pd.DataFrame | None, festivals: dict[str, str]) -> dict | 
         rows.append({"zh": zh, "en": en, "counts": values, "total": sum(values)})
     return {
         "channels": [CHANNEL_WORDS.get(c, (c, c)) for c in channels],
+        "channel_keys": channels,
         "rows": rows,
         "totals": [int(counts[c].sum()) for c in channels],
         "total": len(plan),

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 from pypdf import PdfReader
 
+from pipeline.lib import produced
 from pipeline.lib.templating import render
 
 NEWSLETTERS_PER_PAGE = 1000
@@ -66,6 +67,28 @@ def newsletter_pages(edition_dir: Path) -> list[str]:
     return pages
 
 
+SAMPLE_EMAILS = 1  # sample .eml files linked per kind
+
+
+def sample_emails(edition_dir: Path) -> list[str]:
+    """The first e-mail of each kind folder (email/<kind>/*.eml), for a quick look."""
+    email_dir = edition_dir / "email"
+    if not email_dir.is_dir():
+        return []
+    return [path.relative_to(edition_dir).as_posix()
+            for folder in sorted(p for p in email_dir.iterdir() if p.is_dir())
+            for path in sorted(folder.glob("*.eml"))[:SAMPLE_EMAILS]]
+
+
+def produced_counts(edition_dir: Path, plan: pd.DataFrame) -> list[dict]:
+    """Per channel: pieces planned and outputs found in the edition folder."""
+    found = produced.outputs(edition_dir / "letters", edition_dir / "newsletters",
+                             edition_dir / "sms", edition_dir / "email")
+    counts = produced.against_plan(plan, found)
+    return [{"channel": c, "planned": counts[f"planned_{c}"], "produced": counts[f"produced_{c}"]}
+            for c in ("post", "email", "sms")]
+
+
 def write_site(edition_dir: Path, *, club, edition: str, as_of: str, reconciliation: dict,
                sources: dict, quarantine: pd.DataFrame, plan: pd.DataFrame,
                suppressed: pd.DataFrame, table_names: list[str], notice: str | None = None) -> None:
@@ -87,6 +110,8 @@ def write_site(edition_dir: Path, *, club, edition: str, as_of: str, reconciliat
         "calls": present("calls/call-list.csv"),
         "changes": present("changes.md"),
         "newsletter_index": newsletter_index[0] if newsletter_index else None,
+        "sms": present("sms/messages.csv"),
+        "outbox": present("email/outbox.csv"),
     }
     if print_dir.is_dir():
         batches += [{"path": f"newsletters/print/{p.name}", "pieces": None,
@@ -108,6 +133,7 @@ def write_site(edition_dir: Path, *, club, edition: str, as_of: str, reconciliat
         dropped_values=int((quarantine["action"] == "value_dropped").sum()),
         reasons=quarantine_summary(quarantine), documents=documents, totals=totals,
         batches=batches, plan_counts=_counts(plan, ["kind", "channel"]),
+        produced=produced_counts(edition_dir, plan), sample_emails=sample_emails(edition_dir),
         suppression_counts=_counts(suppressed, ["reason"]),
         links=["run.json"] + [f"tables/{n}.csv" for n in sorted(table_names)],
     )

@@ -9,6 +9,7 @@ from pipeline.lib.calendar import (
     COLUMNS,
     CustomDate,
     build_calendar,
+    festival_key,
     festivals_in_month,
     official_name_en,
     working_calendar,
@@ -53,6 +54,10 @@ def _festival(year, name):
         (2026, "重阳节", date(2026, 10, 18)),
         (2026, "冬至", date(2026, 12, 22)),  # solar term
         (2025, "冬至", date(2025, 12, 21)),
+        # fixed dates clubs greet, listed every year as festivals
+        (2026, "元旦", date(2026, 1, 1)),
+        (2027, "劳动节", date(2027, 5, 1)),
+        (2040, "国庆节", date(2040, 10, 1)),  # a year with no published arrangement
     ],
 )
 def test_festival_dates(year, name, expected):
@@ -79,7 +84,31 @@ def test_festival_english_names(cal_2026):
         "中秋节": "Mid-Autumn Festival",
         "重阳节": "Double Ninth Festival",
         "冬至": "Winter Solstice",
+        "元旦": "New Year's Day",
+        "劳动节": "Labour Day",
+        "国庆节": "National Day",
     }
+
+
+def test_fixed_festivals_sit_beside_their_statutory_blocks(cal_2026):
+    # 国庆节 is a festival on 1 October and, apart from it, the days off of its block
+    assert _rows(cal_2026, "festival", "国庆节") == [date(2026, 10, 1)]
+    assert date(2026, 10, 1) in _rows(cal_2026, "statutory_off", "国庆节")
+    assert len(_rows(cal_2026, "statutory_off", "国庆节")) == 7
+
+
+@pytest.mark.parametrize(
+    ("name", "name_en", "key"),
+    [("元旦", "New Year's Day", "new-year"), ("劳动节", "Labour Day", "labour-day"),
+     ("国庆节", "National Day", "national-day")],
+)
+def test_fixed_festival_greeting_keys(name, name_en, key):
+    assert festival_key(name, name_en) == key
+
+
+def test_new_year_enabled_as_western_date_is_listed_once():
+    cal = build_calendar(2026, REFERENCE, western=["new_year"])
+    assert _rows(cal, "festival", "元旦") == [date(2026, 1, 1)]
 
 
 def test_spring_festival_block_2026(cal_2026):
@@ -196,7 +225,7 @@ def test_year_nobody_knows_gives_festivals_only(tmp_path):
     cal = build_calendar(2040, tmp_path)
     assert cal.attrs["arrangement_source"] is None  # callers warn: no arrangement published
     assert set(cal["kind"]) == {"festival"}
-    assert len(cal) == 9
+    assert len(cal) == 12  # nine lunar and solar-term festivals, 元旦, 劳动节, 国庆节
 
 
 def test_bad_json_names_the_file(tmp_path):

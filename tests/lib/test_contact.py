@@ -114,7 +114,9 @@ def test_rules_defaults_are_the_documented_ones():
     assert rules.channels == {
         "birthday": ["post", "email", "sms"],
         "anniversary": ["post", "email"],
-        "festival": ["post", "email", "sms"],
+        "festival": ["email", "sms"],
+        "festival-spring": ["post", "email", "sms"],
+        "festival-mid-autumn": ["post", "email", "sms"],
         "newsletter": ["email", "post"],
     }
     assert rules.priority == ["birthday", "festival", "anniversary", "newsletter"]
@@ -148,7 +150,8 @@ def test_rules_channels_merge_over_defaults_and_full_kind_wins():
     rules = ContactRules(channels={"birthday": ["sms"], "festival-spring": ["email"]})
     assert rules.allowed_channels("birthday") == ("sms",)
     assert rules.allowed_channels("festival-spring") == ("email",)
-    assert rules.allowed_channels(MID_AUTUMN) == tuple(DEFAULT_CHANNELS["festival"])
+    assert rules.allowed_channels(MID_AUTUMN) == tuple(DEFAULT_CHANNELS[MID_AUTUMN])
+    assert rules.allowed_channels("festival-qingming") == tuple(DEFAULT_CHANNELS["festival"])
     assert rules.priority_of("festival-spring") == 2  # ranked by its family
 
 
@@ -204,6 +207,13 @@ def test_unknown_kind_is_an_error_not_a_silent_drop():
         ({"email": None}, "newsletter", "post"),
         # blank consents were defaulted upstream (post yes, e-mail and sms no): plain bools
         (ONLY_POST, "newsletter", "post"),
+        # post goes only for 春节 and 中秋; the other festivals by e-mail, then SMS
+        ({}, "festival-spring", "post"),
+        ({}, "festival-national-day", "email"),
+        ({"email": None}, "festival-new-year", "sms"),
+        # SMS preferred but the phone is a landline: the next allowed channel
+        ({"preferred_channel": "sms", "phone": "+862158880000"}, "birthday", "post"),
+        ({"preferred_channel": "sms", "phone": "+862158880000"}, "festival-labour-day", "email"),
     ],
 )
 def test_channel(changes, kind, expected):
@@ -234,6 +244,9 @@ def test_channel(changes, kind, expected):
         ({**ONLY_EMAIL, "email": ""}, "newsletter", "no_valid_email"),
         # only sms consented and no phone
         ({**ONLY_SMS, "phone": None}, MID_AUTUMN, "no_valid_phone"),
+        # a landline (Shanghai, Hong Kong) cannot take an SMS
+        ({**ONLY_SMS, "phone": "+862158880000"}, "birthday", "no_valid_phone"),
+        ({**ONLY_SMS, "phone": "+85221234567"}, "festival-national-day", "no_valid_phone"),
         # sms is consented but not allowed for anniversaries; e-mail is the only allowed
         # consented channel, so the reason names it
         ({"has_consent_post": False, "email": None, "phone": None}, "anniversary-membership",
@@ -623,7 +636,7 @@ PLACES = st.sampled_from([HOME] * 6 + [
 ])
 CONTACT_DETAILS = st.fixed_dictionaries({
     "email": st.sampled_from([None, "x@example.cn"]),
-    "phone": st.sampled_from([None, "+8613800138000"]),
+    "phone": st.sampled_from([None, "+8613800138000", "+862158880000"]),  # mobile, landline
     "preferred_channel": st.sampled_from([None, None, "post", "email", "sms"]),
     "has_consent_post": USUALLY,
     "has_consent_email": st.booleans(),
@@ -653,7 +666,9 @@ def scenarios(draw):
 def _usable(row: dict, channel: str) -> bool:
     if channel == "post":
         return bool(row["address"]) and bool(re.fullmatch(r"[0-9]{6}", row["postal_code"] or ""))
-    return bool(row["email" if channel == "email" else "phone"])
+    if channel == "sms":
+        return (row["phone"] or "").startswith("+8613")  # the landline cannot take an SMS
+    return bool(row["email"])
 
 
 def _place(row: dict) -> tuple:

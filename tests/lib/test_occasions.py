@@ -38,3 +38,22 @@ def test_requests_one_row_per_member_and_kind():
     ]
     festival = wanted[wanted["kind"] == "festival-mid-autumn"]
     assert (festival["occasion_date"] == pd.Timestamp(2026, 9, 25)).all()
+
+
+def test_double_ninth_only_for_members_aged_60_and_over():
+    members = pd.DataFrame({
+        "member_id": ["OLD", "SIXTY", "YOUNG", "UNKNOWN"],
+        # 60 on the day itself counts; 59 the day before; no birth date: not asked
+        "birth_date": pd.to_datetime(["1950-03-01", "1966-10-18", "1966-10-19", None]),
+    })
+    festivals = pd.DataFrame({"date": [date(2026, 10, 18), date(2026, 10, 1)],
+                              "name": ["重阳节", "国庆节"],
+                              "name_en": ["Double Ninth Festival", "National Day"],
+                              "kind": ["festival", "festival"]})
+    greeted = greeting_festivals(festivals, ["double-ninth", "national-day"])
+    wanted = requests(members, pd.DataFrame({"member_id": [], "birthday": []}),
+                      pd.DataFrame({"member_id": [], "anniversary_date": [], "kind": []}),
+                      greeted, pd.Timestamp(2026, 10, 1), {"double-ninth": 60})
+    by_kind = wanted.groupby("kind")["member_id"].apply(sorted).to_dict()
+    assert by_kind["festival-double-ninth"] == ["OLD", "SIXTY"]
+    assert by_kind["festival-national-day"] == ["OLD", "SIXTY", "UNKNOWN", "YOUNG"]

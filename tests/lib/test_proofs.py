@@ -51,6 +51,15 @@ PHRASES = {
     ("lt-birthday-milestone", "zh-CN"): ["七十大寿", "古稀之庆"],
     ("lt-birthday-milestone", "zh-TW"): ["七十大壽", "古稀之慶"],
     ("lt-birthday-milestone", "en"): ["Happy 70th Birthday"],
+    ("lt-festival-new-year", "zh-CN"): ["元旦快乐", "万象更新"],
+    ("lt-festival-new-year", "zh-TW"): ["元旦快樂", "萬象更新"],
+    ("lt-festival-new-year", "en"): ["Happy New Year", "new year begins"],
+    ("lt-festival-labour-day", "zh-CN"): ["劳动节快乐", "劳动创造美好生活"],
+    ("lt-festival-labour-day", "zh-TW"): ["勞動節快樂", "勞動創造美好生活"],
+    ("lt-festival-labour-day", "en"): ["Happy Labour Day"],
+    ("lt-festival-national-day", "zh-CN"): ["国庆快乐", "举国同庆"],
+    ("lt-festival-national-day", "zh-TW"): ["國慶快樂", "舉國同慶"],
+    ("lt-festival-national-day", "en"): ["Happy National Day", "Golden Week"],
     ("lt-festival-new-years-eve", "zh-CN"): ["除夕团圆"],
     ("lt-festival-new-years-eve", "zh-TW"): ["除夕團圓"],
     ("lt-festival-new-years-eve", "en"): ["Happy New Year's Eve"],
@@ -88,6 +97,17 @@ PHRASES = {
     ("lt-household", "zh-TW"): ["尊敬的王府闔家", "王府收"],
     ("lt-household", "en"): ["Dear Sample Family", "TheSampleHousehold收"],
 }
+# Greeting e-mails carry the letters' words (every personal case: a household piece goes
+# by post only); the SMS pages list every wording with its counts.
+PHRASES |= {
+    (proofs.email_key(key), lang): words for (key, lang), words in list(PHRASES.items())
+    if key.startswith("lt-") and key != "lt-household"
+}
+PHRASES |= {
+    ("sms", "zh-CN"): ["【江畔花园】尊敬的张先生，", "元旦快乐", "回T退订", "47ucs2"],
+    ("sms", "zh-TW"): ["元旦快樂", "回T退訂", "尊敬的會員"],
+    ("sms", "en"): ["Happy New Year!", "Reply T to opt out"],
+}
 FICTIONAL = re.compile("样例|樣例|Sample|Specimen|Example")
 
 
@@ -115,9 +135,13 @@ def by_branch(built, pages) -> dict[tuple[str, str], str]:
 
 
 def test_one_page_per_branch_and_a_cover(built, pages):
-    assert len(pages) == built.pages == len(built.branches) + 1
-    assert len(built.branches) == 3 * (len(proofs.NEWSLETTER_CASES) + len(proofs.LETTER_CASES))
-    assert all(b.pages == 1 for b in built.branches)  # no specimen spills onto a 2nd page
+    assert len(pages) == built.pages
+    personal = [c for c in proofs.LETTER_CASES if not c.household]
+    assert len(built.branches) == 3 * (len(proofs.NEWSLETTER_CASES) + len(proofs.LETTER_CASES)
+                                       + len(personal) + 1)  # + e-mails + the SMS list
+    # no specimen spills onto a 2nd page; the SMS list of a language takes two
+    assert all(b.pages == 1 for b in built.branches if b.key != "sms")
+    assert len(pages) == len(built.branches) + 1 + sum(b.pages - 1 for b in built.branches)
     assert set(PHRASES) == {(b.key, b.lang) for b in built.branches}
 
 
@@ -125,7 +149,7 @@ def test_one_page_per_branch_and_a_cover(built, pages):
 def test_each_branch_shows_its_template_and_its_own_words(built, by_branch, key, lang):
     branch = next(b for b in built.branches if (b.key, b.lang) == (key, lang))
     text = by_branch[(key, lang)]
-    template = "newsletter/print.html.j2" if key.startswith("nl-") else f"letters/{lang}.html.j2"
+    template = branch.template
     assert template in text  # the proof banner
     assert _flat(branch.branch) in text
     assert f"{lang}·{proofs.LANGUAGE_NAMES[lang]}" in text
@@ -156,11 +180,17 @@ def test_newsletters_carry_the_editions_calendar_and_events_by_segment(by_branch
 def test_cover_lists_every_branch_with_its_page_per_language(built, pages):
     cover = pages[0]
     assert f"{EDITION}" in cover and "样稿" in cover
-    for key in dict.fromkeys(b.key for b in built.branches):
+    emails = [b for b in built.branches if b.document == "Greeting e-mail"]
+    ranges = "".join(f"{min(b.first_page for b in emails if b.lang == lang)}–"
+                     f"{max(b.first_page for b in emails if b.lang == lang)}"
+                     for lang in ("zh-CN", "zh-TW", "en"))
+    assert _flat(proofs.EMAIL_COVER_ROW) + "email/greeting.html.j2" + ranges in cover
+    for key in dict.fromkeys(b.key for b in built.branches if b.document != "Greeting e-mail"):
         rows = [b for b in built.branches if b.key == key]
-        template = rows[0].template if key.startswith("nl-") else "letters/<lang>.html.j2"
+        template = rows[0].template.replace(rows[0].lang, "<lang>")
         in_columns = sorted(rows, key=lambda b: ["zh-CN", "zh-TW", "en"].index(b.lang))
-        numbers = "".join(str(b.first_page) for b in in_columns)
+        numbers = "".join(str(b.first_page) if b.pages == 1
+                          else f"{b.first_page}–{b.first_page + b.pages - 1}" for b in in_columns)
         assert _flat(rows[0].branch) + template + numbers in cover, key
 
 

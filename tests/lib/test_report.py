@@ -158,10 +158,15 @@ RECONCILIATION = {
 }
 
 
+PRODUCED = {"planned_post": 2, "produced_post": 2, "planned_email": 2, "produced_email": 2,
+            "planned_sms": 0, "produced_sms": 0, "missing": 0, "repeated": 0, "unplanned": 0,
+            "wrong_channel": 0}
+
+
 def _context(as_of: date = AS_OF, edition: str = EDITION) -> dict:
     plan, suppressed = _plan()
     return build_report_context(_tables(), _members(), _transactions(), RECONCILIATION, plan,
-                                suppressed, ClubConfig(), Edition(edition, as_of))
+                                suppressed, ClubConfig(), Edition(edition, as_of), PRODUCED)
 
 
 def _empty_context() -> dict:
@@ -302,6 +307,9 @@ def test_contact_plan_counts_pieces_by_kind_and_reason(context, report):
     assert [row["zh"] for row in contact["plan"]["rows"]] == ["生日贺卡", "冬至贺卡", "会员通讯"]
     assert contact["plan"]["channels"] == [("邮寄", "Post"), ("电子邮件", "E-mail")]
     assert contact["plan"]["totals"] == [2, 2]
+    assert contact["plan"]["produced"] == [2, 2]  # what was produced, per channel
+    page = next(text for text in report[1] if "已生成" in text)
+    assert re.search(r"已生成\s*Produced\s*2\s*2\s*4", page)
     reason = contact["suppressed"][0]  # the most frequent reason first
     assert (reason["zh"], reason["count"]) == ("未获联系同意", 2)
     assert reason["share"] == pytest.approx(2 / 3)

@@ -25,7 +25,8 @@ NOT_SUPPRESSED = "no_piece_for_a_suppressed_member"
 @dg.multi_asset(
     partitions_def=editions,
     group_name="contact",
-    ins={"stg_members": dg.AssetIn(metadata=only_columns(*MEMBER_COLUMNS, *ADDRESS_COLUMNS)),
+    ins={"stg_members": dg.AssetIn(metadata=only_columns(*MEMBER_COLUMNS, *ADDRESS_COLUMNS,
+                                                         "birth_date")),
          "stg_contacts": dg.AssetIn(metadata=only_columns(*CONTACT_COLUMNS, CONTACT_PURPOSE)),
          "stg_returns": dg.AssetIn()},
     outs={
@@ -53,7 +54,8 @@ def contact_plan(context: dg.AssetExecutionContext, settings: ClubPressSettings,
         festivals_in_month(club_calendar(settings.club, start.year), start.year, start.month),
         settings.club.calendar.greeting_festivals,
     )
-    wanted = requests(members, upcoming_birthdays, anniversaries, festivals, pd.Timestamp(start))
+    wanted = requests(members, upcoming_birthdays, anniversaries, festivals, pd.Timestamp(start),
+                      settings.club.calendar.festival_min_age)
     returned, returned_counts = returned_addresses(
         stg_returns.frame, earlier_manifests(settings.out, edition.month), members)
     if returned_counts["returns"]:

@@ -100,7 +100,7 @@ def _changes(previous, build: Path, record: dict, segments: pd.DataFrame, month:
 @dg.asset(
     partitions_def=editions,
     group_name="deliver",
-    deps=["warehouse", "warehouse_marts", *RENDER_PARTS, *DELIVERY_PARTS],
+    deps=["warehouse", "warehouse_marts", *RENDER_PARTS, *DELIVERY_PARTS, "produced"],
     ins={
         **{f"stg_{t}": dg.AssetIn(metadata=SUMMARY_ONLY) for t in TABLES},
         **{name: dg.AssetIn(name) for name in MARTS},

@@ -55,6 +55,7 @@ def ingest_reconciliation(staged: dict[str, Staged]) -> dict[str, dict[str, int]
         "contact_plan": dg.AssetIn(),
         "suppressed": dg.AssetIn(),
         "contact_reconciliation": dg.AssetIn(),
+        "produced": dg.AssetIn(),
     },
     description="report/monthly-report.pdf: the monthly report for marketing, with charts.",
 )
@@ -64,6 +65,7 @@ def monthly_report(
     contact_plan: pd.DataFrame,
     suppressed: pd.DataFrame,
     contact_reconciliation: dict,
+    produced: dict,
     **inputs,
 ) -> dg.MaterializeResult:
     started = time.perf_counter()
@@ -73,7 +75,7 @@ def monthly_report(
     reconciliation = {**ingest_reconciliation(staged), "contact_plan": contact_reconciliation}
     report_context = build_report_context(
         tables, staged["stg_members"].frame, staged["stg_transactions"].frame, reconciliation,
-        contact_plan, suppressed, settings.club, settings.edition(context),
+        contact_plan, suppressed, settings.club, settings.edition(context), produced,
     )
     rendered = render_report(report_context)
     folder = fresh_dir(settings, settings.edition(context), "report")
@@ -200,4 +202,4 @@ def letters(context: dg.AssetExecutionContext, settings: ClubPressSettings,
 
 # Render steps and the edition folder each one fills.
 RENDER_PARTS = {"monthly_report": "report", "newsletters": "newsletters",
-                "letters": "letters", "proofs": "proofs"}
+                "letters": "letters", "proofs": "proofs", "sms": "sms", "emails": "email"}
