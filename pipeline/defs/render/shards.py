@@ -61,8 +61,10 @@ class PrintWork:
 def print_work(config: ClubConfig, edition: str, plan: pd.DataFrame,
                members: pd.DataFrame, events: pd.DataFrame, segments: pd.DataFrame,
                birthdays: pd.DataFrame, anniversaries: pd.DataFrame,
-               holidays: pd.DataFrame) -> PrintWork:
-    pieces = letter_lib.letter_pieces(plan, members, birthdays, anniversaries, holidays, edition)
+               holidays: pd.DataFrame, as_of=None) -> PrintWork:
+    """The edition's print batches; `as_of` (the cut-off) bounds the letters' mail_by."""
+    pieces = letter_lib.letter_pieces(plan, members, birthdays, anniversaries, holidays, edition,
+                                      as_of, config.print.lead_days, config.print.drops)
     letter_batches = {b.path: b for b in letter_lib.batches(pieces, config.print.batch_size)}
     prepared = newsletter_lib.prepare(plan, members, segments, birthdays, holidays, events,
                                       config, edition)
@@ -98,7 +100,7 @@ def build_shard(index: int, count: int) -> dg.AssetsDefinition:
         folder.mkdir(parents=True)
         work = print_work(settings.club, edition.month, contact_plan,
                           stg_members.frame, stg_events.frame, segments, upcoming_birthdays,
-                          anniversaries, holidays)
+                          anniversaries, holidays, edition.as_of)
         mine = assign(work.jobs(), count)[index - 1]
         chosen = [work.letter_batches[j.key] for j in mine if j.part == "letters"]
         if chosen:
