@@ -15,6 +15,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipeline.lib.calendar import WESTERN_DATES
+from pipeline.lib.calls import CallRules
+from pipeline.lib.care import CareRules, Costs
 from pipeline.lib.complaints import SlaTargets
 from pipeline.lib.contact import ContactRules
 from pipeline.lib.rfm import DEFAULT_SEGMENT_RULES, SegmentRule, check_segment_rules
@@ -151,6 +153,36 @@ class Print(_Model):
     envelope_window: EnvelopeWindow = EnvelopeWindow()
     batch_size: int = Field(500, ge=1)  # pieces per batch file
     duplex: bool = False  # printed on both sides: every piece starts on a new sheet
+    lead_days: int = Field(7, ge=0)  # a greeting is posted this many days before its day
+    drops: Literal["monthly", "weekly"] = "monthly"  # one drop per edition, or per week
+
+
+OfferTier = Literal["all", "key", "important", "ordinary"]
+OfferLanguage = Literal["zh-CN", "zh-TW", "en"]
+OfferTexts = dict[OfferTier, dict[OfferLanguage, str]]
+
+
+class Offers(_Model):
+    """What the club has set up to offer, per content and tier, in each member language.
+
+    Each key is a part of the newsletter (the birthday note or a content block); its
+    value maps a tier (`key`, `important`, `ordinary`, or `all` for every tier without
+    its own) to the sentence per language (`zh-CN`, `zh-TW`, `en`). A member whose tier
+    and language have no sentence gets none: a document never promises what is not set.
+    """
+
+    birthday: OfferTexts = {}
+    welcome: OfferTexts = {}
+    win_back: OfferTexts = {}
+    welcome_back: OfferTexts = {}
+    thank_you: OfferTexts = {}
+    regular: OfferTexts = {}
+
+    def text(self, content: str, tier: str, lang: str) -> str:
+        """The sentence for `content` (birthday or a content block), tier and language; ''."""
+        by_tier: dict = getattr(self, content)
+        chosen = by_tier.get(tier, by_tier.get("all", {}))
+        return chosen.get(lang, "").strip()
 
 
 def _window(value: str) -> str:
@@ -253,6 +285,10 @@ class ClubConfig(_Model):
     contact: ContactRules = ContactRules()
     sms: Sms = Sms()
     email: Email = Email()
+    offers: Offers = Offers()
+    calls: CallRules = CallRules()
+    care: CareRules = CareRules()
+    costs: Costs = Costs()
     output: Output = Output()
     orchestration: Orchestration = Orchestration()
 

@@ -12,8 +12,9 @@ from pipeline.defs.complaints.assets import (
     complaint_overdue_by_owner,
     complaint_stats,
 )
-from pipeline.defs.contact.assets import contact_plan
+from pipeline.defs.contact.assets import care_response, contact_plan
 from pipeline.defs.deliver.assets import edition, mailing_house
+from pipeline.defs.deliver.calls import call_list
 from pipeline.defs.render.assets import letters, monthly_report, newsletters
 from pipeline.defs.render.messages import emails, produced, sms
 from pipeline.defs.render.proofs import proofs
@@ -37,6 +38,7 @@ ASSETS = [
     complaint_overdue_by_owner,
     complaint_anomalies,
     contact_plan,
+    care_response,
     warehouse_marts,
     monthly_report,
     print_plan,
@@ -48,6 +50,7 @@ ASSETS = [
     produced,
     proofs,
     mailing_house,
+    call_list,
     edition,
 ]
 

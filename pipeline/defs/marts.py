@@ -13,4 +13,6 @@ MARTS = [
     "agg_monthly_activity",
     "contact_plan",
     "suppressed",
+    "returned_addresses",
+    "care_response",
 ]

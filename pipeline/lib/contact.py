@@ -20,13 +20,17 @@ Decisions, in the order they are taken for each request
    `preferred_channel` is used when it is allowed, consented (`has_consent_<channel>`)
    and usable; otherwise the first allowed channel that is consented and usable.
    Usable: `post` needs a non-blank `address` and a six-digit `postal_code` (mainland
-   China: a member without a six-digit postal code cannot be reached by post),
+   China: a member without a six-digit postal code cannot be reached by post) that
+   has not come back as undeliverable (`returned`: members whose returned piece went
+   to the address the members export still carries),
    `email` a non-blank `email` (validated upstream), `sms` a `phone` that can take an
    SMS (`parse.takes_sms`: a mobile number; a landline cannot, so a member with only
    a landline is `no_valid_phone` for sms or falls back to another channel).
 2. **Suppression**, first applicable reason wins:
    `deceased`, `do_not_contact`,
    `no_consent` (none of the allowed channels is consented),
+   `address_returned` (post is allowed and consented, the address came back, and no
+   other consented channel is usable),
    `no_valid_address` / `no_valid_email` / `no_valid_phone` (channels are consented
    but none is usable; named after what is missing when exactly one allowed channel
    is consented, otherwise the generic `no_valid_address`),
@@ -41,7 +45,10 @@ Decisions, in the order they are taken for each request
    (1 for every other piece). E-mail and SMS stay personal, and so do birthdays and
    membership anniversaries.
 4. **Frequency cap.** Per member, history contacts dated in
-   in the `cap_window_days` days ending with the cut-off day (any channel, any purpose) plus the pieces
+   in the `cap_window_days` days ending with the cut-off day (any channel) whose
+   purpose is one of `cap_purposes` (greetings and newsletters by default; a purpose
+   also matches by its kind family, `festival-mid-autumn` by `festival`; a blank
+   purpose counts, since it may be a greeting) plus the pieces
    planned in the edition may not exceed `max_pieces_per_month`. Pieces are granted
    highest priority first (between kinds of one priority: kind name order); the ones
    that do not fit are suppressed as `frequency_cap`. A household piece counts against
@@ -91,6 +98,7 @@ CHANNELS: tuple[str, ...] = ("post", "email", "sms")
 DECEASED = "deceased"
 DO_NOT_CONTACT = "do_not_contact"
 NO_CONSENT = "no_consent"
+ADDRESS_RETURNED = "address_returned"
 NO_VALID_ADDRESS = "no_valid_address"
 NO_VALID_EMAIL = "no_valid_email"
 NO_VALID_PHONE = "no_valid_phone"
@@ -100,6 +108,7 @@ REASONS: tuple[str, ...] = (
     DECEASED,
     DO_NOT_CONTACT,
     NO_CONSENT,
+    ADDRESS_RETURNED,
     NO_VALID_ADDRESS,
     NO_VALID_EMAIL,
     NO_VALID_PHONE,
@@ -133,6 +142,7 @@ MEMBER_COLUMNS: tuple[str, ...] = (
 )
 REQUEST_COLUMNS: tuple[str, ...] = ("member_id", "kind")
 CONTACT_COLUMNS: tuple[str, ...] = ("member_id", "contact_date")
+CONTACT_PURPOSE = "purpose"  # optional: without it every history contact counts
 
 DEFAULT_CHANNELS: dict[str, list[str]] = {
     "birthday": ["post", "email", "sms"],
@@ -145,6 +155,14 @@ DEFAULT_CHANNELS: dict[str, list[str]] = {
 }
 DEFAULT_PRIORITY: list[str] = ["birthday", "festival", "anniversary", "newsletter"]
 DEFAULT_HOUSEHOLD_KINDS: list[str] = ["festival", "newsletter", "anniversary-ownership"]
+# History purposes that count against the frequency cap: the club's greetings and
+# newsletters, by kind family and by the words CRMs use for them. Service contacts
+# (缴费提醒, 活动邀请, 满意度回访, a staff call) do not crowd out a birthday greeting.
+DEFAULT_CAP_PURPOSES: list[str] = [
+    "birthday", "festival", "anniversary", "newsletter",
+    "生日贺卡", "生日祝福", "生日问候", "节日贺卡", "节日问候", "周年贺卡", "周年问候",
+    "会刊", "电子会刊", "会员通讯",
+]
 
 MAX_ID_PART_CHARS = 48
 _SAFE_PART = rf"^[A-Za-z0-9_-]{{1,{MAX_ID_PART_CHARS}}}$"
@@ -161,11 +179,12 @@ _POST = CHANNELS.index("post")
 _CHANNEL_SORT_KEY = np.argsort(np.argsort(np.array(CHANNELS)))  # channel code -> name order
 _NOT_ALLOWED = len(CHANNELS)  # fallback position of a channel the kind does not allow
 
-# A member's state packs everything the channel decision reads into 10 bits:
+# A member's state packs everything the channel decision reads into 11 bits:
 # consent (bits 0-2) and usable (3-5) per channel in CHANNELS order, preferred channel
-# code + 1 (6-7, 0 = none), deceased (8), do not contact (9).
+# code + 1 (6-7, 0 = none), deceased (8), do not contact (9), post returned (10).
 _USABLE_SHIFT, _PREFERRED_SHIFT, _DECEASED_BIT, _DO_NOT_CONTACT_BIT = 3, 6, 8, 9
-_STATES = 1 << 10
+_RETURNED_BIT = 10
+_STATES = 1 << 11
 
 
 def _copy(channels: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -193,6 +212,10 @@ class ContactRules(BaseModel):
     - `cap_window_days`: the history window, in days ending with the cut-off day. Default 30.
     - `household_kinds`: families or kinds sent once per household at one address, by
       post. Default [festival, newsletter, anniversary-ownership].
+    - `cap_purposes`: the history contact purposes that count against the cap (a
+      purpose matches itself or its kind family; blank always counts). Default: the
+      greeting and newsletter families and their usual Chinese names (生日贺卡, 节日问候,
+      会刊, ...).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -202,6 +225,7 @@ class ContactRules(BaseModel):
     max_pieces_per_month: int = Field(3, ge=0)
     cap_window_days: int = Field(30, ge=0)
     household_kinds: list[str] = Field(default_factory=lambda: list(DEFAULT_HOUSEHOLD_KINDS))
+    cap_purposes: list[str] = Field(default_factory=lambda: list(DEFAULT_CAP_PURPOSES))
 
     @field_validator("channels")
     @classmethod
@@ -346,7 +370,7 @@ class _Members:
     household: np.ndarray  # int64 code of the household at its address, -1 when none
 
 
-def _members(members: pd.DataFrame) -> _Members:
+def _members(members: pd.DataFrame, returned: pd.Series | None = None) -> _Members:
     _require(members, MEMBER_COLUMNS, "members")
     ids = _arrow(members["member_id"])
     if ids.null_count:
@@ -364,7 +388,10 @@ def _members(members: pd.DataFrame) -> _Members:
     has_post = _numpy(pc.is_valid(address)) & _numpy(
         pc.match_substring_regex(postal, r"^[0-9]{6}$").fill_null(False)
     )
-    usable = (has_post, _filled(members["email"]), takes_sms(members["phone"]))
+    came_back = np.zeros(len(ids), dtype=bool)
+    if returned is not None and len(returned):
+        came_back = _numpy(pc.is_in(ids, value_set=_arrow(pd.Series(returned))).fill_null(False))
+    usable = (has_post & ~came_back, _filled(members["email"]), takes_sms(members["phone"]))
 
     preferred_text = _text(members["preferred_channel"])
     preferred = pc.index_in(preferred_text, value_set=pa.array(CHANNELS, pa.large_string()))
@@ -379,6 +406,7 @@ def _members(members: pd.DataFrame) -> _Members:
         state |= usable[i].astype(np.int64) << (_USABLE_SHIFT + i)
     state |= _flag(members, "is_deceased").astype(np.int64) << _DECEASED_BIT
     state |= _flag(members, "is_do_not_contact").astype(np.int64) << _DO_NOT_CONTACT_BIT
+    state |= came_back.astype(np.int64) << _RETURNED_BIT
 
     household = np.full(len(ids), -1, dtype=np.int64)
     at_home = np.flatnonzero(_numpy(pc.is_valid(household_id)) & has_post)
@@ -417,6 +445,7 @@ def _decision_table(fallback: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     preferred = ((state >> _PREFERRED_SHIFT) & 3) - 1
     deceased = ((state >> _DECEASED_BIT) & 1).astype(bool)
     do_not_contact = ((state >> _DO_NOT_CONTACT_BIT) & 1).astype(bool)
+    came_back = ((state >> _RETURNED_BIT) & 1).astype(bool)
 
     allowed = fallback < _NOT_ALLOWED
     consented = allowed[:, None, :] & consent[None, :, :]  # (kinds, states, channels)
@@ -430,10 +459,12 @@ def _decision_table(fallback: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     no_valid = np.where(single, _NO_VALID_BY_CHANNEL[consented.argmax(axis=2)],
                         _CODE[NO_VALID_ADDRESS])
     shape = channel.shape
+    returned = consented[:, :, _POST] & came_back[None, :]
     reason = np.select(
         [np.broadcast_to(deceased, shape), np.broadcast_to(do_not_contact, shape),
-         ~consented.any(axis=2), ~reachable.any(axis=2)],
-        [_CODE[DECEASED], _CODE[DO_NOT_CONTACT], _CODE[NO_CONSENT], no_valid],
+         ~consented.any(axis=2), returned & ~reachable.any(axis=2), ~reachable.any(axis=2)],
+        [_CODE[DECEASED], _CODE[DO_NOT_CONTACT], _CODE[NO_CONSENT], _CODE[ADDRESS_RETURNED],
+         no_valid],
         _PLANNED,
     )
     return channel.astype(np.int8), reason.astype(np.int8)
@@ -521,9 +552,22 @@ def _check_distinct(ids: pa.Array, parts: pa.Array) -> None:
 # --------------------------------------------------------------------------- the plan
 
 
-def _contacts_in_window(contacts: pd.DataFrame | None, as_of: date, window_days: int) -> pa.Array:
+def _counted_purpose(purposes: pd.Series, cap_purposes: list[str]) -> np.ndarray:
+    """True where a history contact's purpose counts against the cap: blank, one of
+    `cap_purposes`, or a kind whose family is one (`festival-mid-autumn`)."""
+    text = _text(purposes)
+    family = pc.replace_substring_regex(text, "-.*$", "")
+    wanted = pa.array(cap_purposes, pa.large_string())
+    counted = pc.or_(pc.is_in(text, value_set=wanted), pc.is_in(family, value_set=wanted))
+    return _numpy(pc.or_(pc.is_null(text), counted).fill_null(True))
+
+
+def _contacts_in_window(contacts: pd.DataFrame | None, as_of: date, window_days: int,
+                        cap_purposes: list[str] | None = None) -> pa.Array:
     """member_id of every history contact dated in the `window_days` days that end with
-    the cut-off day `as_of` (data up to the end of the cut-off day counts)."""
+    the cut-off day `as_of` (data up to the end of the cut-off day counts) whose purpose
+    counts (`_counted_purpose`; every contact when there is no purpose column or
+    `cap_purposes` is None)."""
     if contacts is None or not len(contacts) or window_days == 0:
         return pa.array([], pa.large_string())
     _require(contacts, CONTACT_COLUMNS, "contacts")
@@ -536,6 +580,8 @@ def _contacts_in_window(contacts: pd.DataFrame | None, as_of: date, window_days:
     end = np.datetime64(as_of + timedelta(days=1), "D")
     start = end - np.timedelta64(window_days, "D")
     in_window = (day >= start) & (day < end)
+    if cap_purposes is not None and CONTACT_PURPOSE in contacts:
+        in_window &= _counted_purpose(contacts[CONTACT_PURPOSE], cap_purposes)
     return _arrow(contacts["member_id"]).filter(pa.array(in_window))
 
 
@@ -551,12 +597,15 @@ def plan_contacts(
     contacts: pd.DataFrame | None,
     edition: Edition,
     rules: ContactRules | None = None,
+    returned: pd.Series | None = None,
 ) -> ContactPlan:
     """Plan one edition's pieces; see the module notes for every rule.
 
     `members`: staged members (MEMBER_COLUMNS at least). `requests`: member_id, kind,
-    one row per pair. `contacts`: member_id, contact_date (history; None for none).
+    one row per pair. `contacts`: member_id, contact_date and optionally purpose
+    (history; None for none).
     `edition`: the edition month (piece ids) and the data cut-off (the cap's history).
+    `returned`: member ids whose post came back to the address they still have.
     Raises `ValueError` (naming the value) for a request of an unknown member, a
     repeated (member_id, kind), a kind the rules do not cover, a repeated member_id,
     a blank flag or an unknown `preferred_channel`: staging should have caught them.
@@ -567,7 +616,7 @@ def plan_contacts(
     """
     rules = rules or ContactRules()
     edition_start = edition.first_day
-    people = _members(members)
+    people = _members(members, returned)
     _require(requests, REQUEST_COLUMNS, "requests")
     requested, kind_text = _arrow(requests["member_id"]), _arrow(requests["kind"])
     if requested.null_count or kind_text.null_count:
@@ -578,7 +627,8 @@ def plan_contacts(
     kinds = sorted(encoded.dictionary.to_pylist())
     to_sorted = np.array([kinds.index(k) for k in encoded.dictionary.to_pylist()], dtype=np.int64)
     kind_code = to_sorted[_numpy(encoded.indices)] if kinds else np.zeros(0, dtype=np.int64)
-    history = _contacts_in_window(contacts, edition.as_of, rules.cap_window_days)
+    history = _contacts_in_window(contacts, edition.as_of, rules.cap_window_days,
+                                  rules.cap_purposes)
     found = _positions(pa.concat_arrays([requested, history]), people.ids)  # one hash table
     member, history_member = found[: len(requested)], found[len(requested):]
     if (member < 0).any():

@@ -367,6 +367,13 @@ def forget_in_edition(edition_dir: Path, trace: MemberTrace) -> dict:
             path.unlink()
             changes["newsletters"] += 1
 
+    calls = edition_dir / "calls" / "call-list.csv"  # staff's call list: their row goes
+    if calls.exists():
+        listed = pd.read_csv(calls, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        mine = listed["member_id"] == trace.member_id
+        if mine.any():
+            listed[~mine].to_csv(calls, index=False, encoding="utf-8-sig")  # cells already safe
+            changes["tables"].append("calls/call-list.csv")
     changes["messages"] = _forget_messages(edition_dir, trace.member_id)
 
     manifest_path = edition_dir / "letters" / "manifest.csv"

@@ -216,6 +216,7 @@ def stage(
         staged[column.staged_name] = _stage_column(frame, column, problems, as_of)
     if table.name == "members":
         staged.update(_stage_lunar_births(frame, staged, problems))
+    _check_one_of(table, staged, problems)
     _check_key(table, frame, staged, problems)
     if table.member_ref and known_members is not None:
         staged.update(_check_member_ref(table, staged, known_members, problems))
@@ -407,6 +408,16 @@ def _check_key(table: Table, frame: pd.DataFrame, staged: dict, problems: _Probl
         + " (the first is kept)"
     )
     problems.add(duplicated, table.key, frame[table.key], reason.reindex(key.index), ROW_QUARANTINED)
+
+
+def _check_one_of(table: Table, staged: dict, problems: _Problems) -> None:
+    """A row that fills none of `table.one_of` (a return naming neither the piece nor
+    the member) cannot be used."""
+    if not table.one_of:
+        return
+    blank = pd.concat([staged[name].isna() for name in table.one_of], axis=1).all(axis=1)
+    reason = f"{' or '.join(table.one_of)}: required, all blank"
+    problems.add(blank, table.one_of[0], "", reason, ROW_QUARANTINED)
 
 
 def _check_member_ref(

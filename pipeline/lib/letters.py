@@ -3,9 +3,13 @@
 CONTRACT §4: `letters/<kind>/batch-NNN.pdf`, `letters/manifest.csv`.
 
 Flow: `letter_pieces` joins the contact plan's post pieces (every kind but the
-newsletter) with what the templates need; `write_letters` groups them by folder
-(`letter_folder`), sorts each folder by postal code then piece id, cuts it into batches
-of at most `print.batch_size` pieces and renders each batch as ONE HTML document
+newsletter) with what the templates need and dates each piece (`mail_dates`): it must
+be posted by `mail_by` (the occasion minus `print.lead_days`, never before `as_of`) and
+goes out in the drop of `drop_on` (`print.drops`: `monthly`, one drop on the earliest
+`mail_by`; `weekly`, one drop per Monday-to-Sunday week of `mail_by`, dated its Monday
+or `as_of` when later). `write_letters` groups them by folder (`letter_folder`) and
+drop, sorts each group by postal code then piece id, cuts it into batches
+of at most `print.batch_size` pieces (numbered on within a folder, earliest drop first) and renders each batch as ONE HTML document
 (`templates/letters/batch.html.j2`), which is many times faster than a document per
 letter. Each piece is a `<section>` starting on a new page, or on a new sheet (an odd
 page) when printing duplex; its first page comes back from the layout (`render_pdf`
@@ -21,6 +25,7 @@ the piece) instead of printing an empty box.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import time
 from dataclasses import dataclass
@@ -49,11 +54,12 @@ PIECE_COLUMNS: tuple[str, ...] = (
     "piece_id", "member_id", "household_id", "household_size", "kind", "folder",
     "language", "name", "salutation", "province", "city", "district", "address",
     "postal_code", "occasion_date", "age", "milestone", "years", "since_date",
-    "festival_key", "festival_name", "festival_name_en",
+    "festival_key", "festival_name", "festival_name_en", "extra", "mail_by", "drop_on",
 )
 MANIFEST_COLUMNS: tuple[str, ...] = (
     "piece_id", "member_id", "household_id", "kind", "batch", "first_page", "page_count",
-    "name", "postal_code", "address_lines", "batch_sha256",
+    "name", "postal_code", "address_lines", "batch_sha256", "occasion_date", "mail_by",
+    "drop_on",
 )
 # Member text checked for glyphs before rendering (the rest is the club's own wording).
 CHECKED_FIELDS: tuple[str, ...] = (
@@ -149,6 +155,25 @@ def _since_date(pieces: pd.DataFrame) -> pd.Series:
     return since.mask(pieces["kind"] == "anniversary-ownership", _timestamps(pieces["move_in_date"]))
 
 
+def mail_dates(occasions: pd.Series, as_of: date | None, lead_days: int = 7,
+               drops: str = "monthly") -> tuple[pd.Series, pd.Series]:
+    """(mail_by, drop_on) per occasion date, as in the module notes; `as_of` None means
+    no lower bound (proofs)."""
+    occasion = _timestamps(occasions).dt.normalize()
+    mail_by = occasion - pd.Timedelta(days=lead_days)
+    floor = pd.Timestamp(as_of) if as_of is not None else None
+    if floor is not None:
+        mail_by = mail_by.where(mail_by >= floor, floor)
+    if drops == "weekly":
+        monday = mail_by - pd.to_timedelta(mail_by.dt.day_of_week, unit="D")
+        drop_on = monday.where(monday >= floor, floor) if floor is not None else monday
+    elif drops == "monthly":
+        drop_on = pd.Series(mail_by.min(), index=mail_by.index, dtype="datetime64[us]")
+    else:
+        raise ValueError(f"print.drops must be monthly or weekly, got {drops!r}")
+    return mail_by.astype("datetime64[us]"), drop_on.astype("datetime64[us]")
+
+
 def letter_pieces(
     plan: pd.DataFrame,
     members: pd.DataFrame,
@@ -156,6 +181,9 @@ def letter_pieces(
     anniversaries: pd.DataFrame,
     festivals: pd.DataFrame,
     edition: str,
+    as_of: date | None = None,
+    lead_days: int = 7,
+    drops: str = "monthly",
     channel: str = "post",
 ) -> pd.DataFrame:
     """The edition's greeting letters: post pieces of every kind but the newsletter
@@ -166,7 +194,8 @@ def letter_pieces(
 
     `festivals` are holidays rows (date, name, name_en, kind); those of the edition
     month (YYYY-MM) are used. A piece whose member or occasion is missing raises
-    ValueError naming it: a letter is never sent half-filled.
+    ValueError naming it: a letter is never sent half-filled. `as_of`, `lead_days` and
+    `drops` date the pieces (`mail_dates`).
     """
     first_day_of(edition)  # ValueError unless YYYY-MM
     post = plan[(plan["channel"] == channel) & (plan["kind"] != "newsletter")]
@@ -182,6 +211,8 @@ def letter_pieces(
     pieces["occasion_date"] = pieces["occasion_date"].fillna(pieces["festival_date"])
     _require(pieces, pieces["occasion_date"].isna(), f"no occasion in edition {edition}")
     pieces["since_date"] = _since_date(pieces)
+    mail_by, drop_on = mail_dates(pieces["occasion_date"], as_of, lead_days, drops)
+    pieces["mail_by"], pieces["drop_on"] = mail_by.to_numpy(), drop_on.to_numpy()
     pieces["folder"] = [letter_folder(k) for k in pieces["kind"]]
     pieces["language"] = [i18n.language(v if isinstance(v, str) else None) for v in pieces["language"]]
     result = pieces.reindex(columns=list(PIECE_COLUMNS)).sort_values("piece_id", kind="stable")
@@ -287,6 +318,8 @@ def piece_view(piece: dict) -> dict:
         # Zodiac animal of the occasion's year (0 = rat): right for 春节 and 除夕, which
         # fall in January or February of the lunar year they open or close.
         "zodiac": (occasion.year - 4) % 12 if occasion else 0,
+        # The export's own member columns: `member.extra["会员等级"]` in a template.
+        "extra": json.loads(piece["extra"]) if isinstance(piece.get("extra"), str) else {},
     }
 
 
@@ -384,13 +417,20 @@ class Batch:
 
 
 def batches(pieces: pd.DataFrame, batch_size: int) -> list[Batch]:
-    """Per folder (in name order): pieces by postal code then piece id, cut into batches."""
-    ordered = pieces.sort_values(["folder", "postal_code", "piece_id"], kind="stable")
+    """Per folder (in name order) and drop (earliest first): pieces by postal code then
+    piece id, cut into batches numbered on within the folder. A batch holds one drop."""
+    drop = (_timestamps(pieces["drop_on"]).dt.strftime("%Y-%m-%d").fillna("")
+            if "drop_on" in pieces else pd.Series("", index=pieces.index))
+    ordered = pieces.assign(_drop=drop.to_numpy()).sort_values(
+        ["folder", "_drop", "postal_code", "piece_id"], kind="stable")
     result = []
-    for folder, group in ordered.groupby("folder", sort=True):
-        for start in range(0, len(group), batch_size):
-            chunk = group.iloc[start:start + batch_size].reset_index(drop=True)
-            result.append(Batch(str(folder), start // batch_size + 1, chunk))
+    for folder, in_folder in ordered.groupby("folder", sort=True):
+        number = 0
+        for _, group in in_folder.groupby("_drop", sort=True):
+            for start in range(0, len(group), batch_size):
+                number += 1
+                chunk = group.iloc[start:start + batch_size].drop(columns="_drop")
+                result.append(Batch(str(folder), number, chunk.reset_index(drop=True)))
     return result
 
 
@@ -464,7 +504,16 @@ def _manifest_rows(
         "postal_code": batch.pieces["postal_code"],
         "address_lines": [" | ".join(address_lines(p)) for p in records],
         "batch_sha256": sha256,
+        **{column: _iso_days(batch.pieces, column) for column in ("occasion_date", "mail_by",
+                                                                  "drop_on")},
     })
+
+
+def _iso_days(pieces: pd.DataFrame, column: str) -> list[str]:
+    """A date column as YYYY-MM-DD text (blank when absent), as the manifest shows it."""
+    if column not in pieces:
+        return [""] * len(pieces)
+    return _timestamps(pieces[column]).dt.strftime("%Y-%m-%d").fillna("").tolist()
 
 
 def write_letters(
@@ -552,14 +601,33 @@ def finish_letters(
     spreadsheet_safe(manifest).to_csv(letters_dir / "manifest.csv", index=False, encoding="utf-8-sig")
     summary = [(str(path), len(rows), int(rows["page_count"].astype(int).sum()))
                for path, rows in manifest.groupby("batch", sort=True)]
-    (letters_dir / "README.txt").write_text(readme(config, edition, summary), encoding="utf-8-sig")
+    drops = drop_summary(manifest)
+    (letters_dir / "README.txt").write_text(readme(config, edition, summary, drops),
+                                            encoding="utf-8-sig")
     return manifest
 
 
-def readme(config: ClubConfig, edition: str, summary: list[tuple[str, int, int]]) -> str:
+def drop_summary(manifest: pd.DataFrame) -> list[dict]:
+    """Per drop (earliest first): its date, the latest mail_by in it, its batches,
+    pieces and pages."""
+    if manifest.empty:
+        return []
+    found = []
+    for drop_on, rows in manifest.groupby(manifest["drop_on"].fillna("").astype(str), sort=True):
+        found.append({
+            "drop_on": drop_on, "mail_by": str(rows["mail_by"].fillna("").astype(str).max()),
+            "batches": sorted(rows["batch"].astype(str).unique()), "pieces": len(rows),
+            "pages": int(rows["page_count"].astype(int).sum()),
+        })
+    return found
+
+
+def readme(config: ClubConfig, edition: str, summary: list[tuple[str, int, int]],
+           drops: list[dict] | None = None) -> str:
     """The note for the mailing house, in Chinese and English."""
     return render("letters/README.txt.j2", edition=edition, paper=config.print.paper,
                   window=config.print.envelope_window, duplex=config.print.duplex,
                   envelope=ENVELOPES[config.print.paper], batches=summary,
-                  total_pieces=sum(s[1] for s in summary),
+                  total_pieces=sum(s[1] for s in summary), drops=drops or [],
+                  weekly=config.print.drops == "weekly", lead_days=config.print.lead_days,
                   total_pages=sum(s[2] for s in summary), club=club_view(config))

@@ -12,12 +12,17 @@ Every planned newsletter piece (contact plan rows of kind `newsletter`) becomes
 What a member reads, in their language (zh-CN, zh-TW, en; words in
 templates/newsletter/strings.yaml):
 
-- the salutation (`i18n.salutation`) and their membership summary: tier, score,
-  total spend (`monetary`, the RFM sum) and visits (`frequency`); a member who never
-  purchased gets a first-visit invitation instead;
+- the salutation (`i18n.salutation`) and their membership summary: tier, total spend
+  (`monetary`, the RFM sum) and visits (`frequency`); a member who never purchased gets
+  a first-visit invitation instead. The scorecard value is internal (it drops when a
+  member complains) and never reaches a member;
 - a birthday note when their birthday (`upcoming_birthdays`) falls in the edition month;
 - one content block chosen by `content_block` (welcome, win-back with an invitation,
   welcome back, thank you, or member services);
+- an offer after the birthday note and after the block only where `offers.*` in
+  club.yaml sets one for that content, the member's tier and language;
+- `member.extra["header"]`: the members export's own columns (会员等级, ...), for
+  templates a club adapts;
 - festivals of the edition month and the next, the service centre's closures over the
   same two months (statutory days off as date ranges) and make-up workdays;
 - at most `MAX_EVENTS` club events for their audience ('all' or their RFM segment),
@@ -41,7 +46,8 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -52,7 +58,7 @@ import pandas as pd
 import yaml
 from markupsafe import Markup
 
-from pipeline.config import ClubConfig
+from pipeline.config import ClubConfig, Offers
 from pipeline.lib import i18n
 from pipeline.lib.contact import safe_part
 from pipeline.lib.edition import first_day_of, first_of_next_month
@@ -125,7 +131,6 @@ class MemberContext:
     title: str  # salutation: mr | ms | neutral
     lang: str
     tier: str
-    score: int
     monetary: float
     frequency: int
     has_purchased: bool
@@ -139,6 +144,9 @@ class MemberContext:
     street: str = ""
     household_size: int = 1
     piece_id: str = ""
+    birthday_offer: str = ""  # offers.birthday for the member's tier and language
+    block_offer: str = ""  # offers.<block> likewise
+    extra: dict = field(default_factory=dict)  # member.extra["会员等级"]: other export columns
 
 
 def _text(values: pd.Series) -> list[str]:
@@ -172,9 +180,11 @@ def member_contexts(
     segments: pd.DataFrame,
     birthdays: pd.DataFrame,
     edition: str,
+    offers: Offers | None = None,
 ) -> list[MemberContext]:
     """One `MemberContext` per row of `pieces` (member_id, optional piece_id and
-    household_size), in that order, from staged members, segments and birthdays."""
+    household_size), in that order, from staged members, segments and birthdays;
+    `offers` (club.yaml) fills the offer sentences (none when None)."""
     frame = _joined(pieces[["member_id"] + [c for c in ("piece_id", "household_size") if c in pieces]],
                     members, segments, birthdays, first_day_of(edition))
     n = len(frame)
@@ -183,18 +193,20 @@ def member_contexts(
     langs = [i18n.language(v) for v in _text(frame["language"])]
     ages = frame["age"].astype("Float64").fillna(0).astype(int).tolist()
     birthday = frame["birthday"].astype(object).where(frame["birthday"].notna(), None).tolist()
+    tiers = [t if t in TIERS else "ordinary" for t in _text(frame["tier"])]
+    blocks = content_block(segment, frame["lifecycle_stage"], frame["tier"]).tolist()
+    offers = offers or Offers()
     columns = dict(
         member_id=_text(frame["member_id"]),
         name=_text(frame["name"]),
         title=_text(frame["salutation"]),
         lang=langs,
-        tier=[t if t in TIERS else "ordinary" for t in _text(frame["tier"])],
-        score=frame["score"].astype("Float64").fillna(0).round().astype(int).tolist(),
+        tier=tiers,
         monetary=frame["monetary"].astype("Float64").fillna(0).astype(float).tolist(),
         frequency=frequency,
         has_purchased=[f > 0 for f in frequency],
         audience=_text(segment),
-        block=content_block(segment, frame["lifecycle_stage"], frame["tier"]).tolist(),
+        block=blocks,
         birthday=birthday,
         age_text=[i18n.ordinal(a) if lang == "en" else str(a) for a, lang in zip(ages, langs)],
         is_milestone=frame["milestone"].astype("boolean").fillna(False).astype(bool).tolist(),
@@ -204,8 +216,20 @@ def member_contexts(
         household_size=(frame["household_size"].fillna(1).astype(int).tolist()
                         if "household_size" in frame else [1] * n),
         piece_id=_text(frame["piece_id"]) if "piece_id" in frame else [""] * n,
+        birthday_offer=[offers.text("birthday", t, lang) if b is not None else ""
+                        for t, lang, b in zip(tiers, langs, birthday)],
+        block_offer=[offers.text(b, t, lang) for b, t, lang in zip(blocks, tiers, langs)],
+        extra=extra_values(frame["extra"] if "extra" in frame else pd.Series([None] * n)),
     )
     return [MemberContext(*row) for row in zip(*columns.values())]
+
+
+def extra_values(extra: pd.Series) -> list[dict]:
+    """The staged `extra` JSON (the export's own member columns) as one dict per row,
+    for `member.extra["header"]`; each distinct text is parsed once."""
+    texts = extra.astype("string").fillna("{}")
+    parsed = {text: json.loads(text) for text in texts.unique()}
+    return [parsed[text] for text in texts]
 
 
 # --------------------------------------------------------------------------- shared parts
@@ -361,7 +385,8 @@ class Parts:
 
     def context(self, member: MemberContext) -> dict:
         events = self.events.get(member.audience, self.events[""])
-        return {**self.base, "m": member, "block": self.blocks[member.block], "events": events}
+        return {**self.base, "m": member, "member": member, "block": self.blocks[member.block],
+                "events": events}
 
 
 class NewsletterEdition:
@@ -704,7 +729,7 @@ def prepare(plan: pd.DataFrame, members: pd.DataFrame, segments: pd.DataFrame,
             birthdays: pd.DataFrame, holidays: pd.DataFrame, events: pd.DataFrame,
             config: ClubConfig, edition: str) -> Prepared:
     pieces = plan[plan["kind"] == KIND]
-    contexts = member_contexts(pieces, members, segments, birthdays, edition)
+    contexts = member_contexts(pieces, members, segments, birthdays, edition, config.offers)
     channels = pieces["channel"].astype("string").tolist()
     by_email = [m for m, c in zip(contexts, channels) if c == "email"]
     by_post = [m for m, c in zip(contexts, channels) if c == "post"]

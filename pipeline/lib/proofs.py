@@ -30,7 +30,7 @@ from markupsafe import escape
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import DictionaryObject, NameObject
 
-from pipeline.config import ClubConfig
+from pipeline.config import ClubConfig, Offers
 from pipeline.lib import i18n
 from pipeline.lib import emails as em
 from pipeline.lib import letters as lt
@@ -74,7 +74,6 @@ class NewsletterCase:
     tier: str
     frequency: int
     monetary: float
-    score: int
     birthday: str = ""  # '' | 'ordinary' | 'milestone'
     household: bool = False
 
@@ -83,18 +82,18 @@ class NewsletterCase:
 # the household addressee spread over them.
 NEWSLETTER_CASES = (
     NewsletterCase("nl-welcome-prospect", "welcome block · prospect, never purchased "
-                   "(first-visit invitation)", "", "prospect", "ordinary", 0, 0.0, 18),
+                   "(first-visit invitation)", "", "prospect", "ordinary", 0, 0.0),
     NewsletterCase("nl-welcome-new", "welcome block · new member · birthday note",
-                   "Potential Loyalists", "new", "ordinary", 2, 1_680.0, 42, "ordinary"),
+                   "Potential Loyalists", "new", "ordinary", 2, 1_680.0, "ordinary"),
     NewsletterCase("nl-win-back", "win_back block · At Risk, lapsing · milestone "
-                   "birthday note", "At Risk", "lapsing", "important", 9, 12_800.0, 55,
+                   "birthday note", "At Risk", "lapsing", "important", 9, 12_800.0,
                    "milestone"),
     NewsletterCase("nl-welcome-back", "welcome_back block · won back · household addressee",
-                   "Loyal Customers", "won_back", "important", 14, 9_600.0, 61, "", True),
+                   "Loyal Customers", "won_back", "important", 14, 9_600.0, "", True),
     NewsletterCase("nl-thank-you", "thank_you block · Champions, key tier",
-                   "Champions", "active", "key", 36, 52_800.0, 91),
+                   "Champions", "active", "key", 36, 52_800.0),
     NewsletterCase("nl-regular", "regular block · Low Priority, active",
-                   "Low Priority", "active", "ordinary", 3, 860.0, 33),
+                   "Low Priority", "active", "ordinary", 3, 860.0),
 )
 
 
@@ -161,10 +160,13 @@ def _name(lang: str, number: int, household: bool) -> tuple[str, str]:
     return HOUSEHOLD_NAMES[lang] if household else NAMES[lang][number % len(NAMES[lang])]
 
 
-def newsletter_members(edition: str) -> list[tuple[NewsletterCase, nl.MemberContext]]:
+def newsletter_members(edition: str, offers: Offers | None = None
+                       ) -> list[tuple[NewsletterCase, nl.MemberContext]]:
     """The fictional newsletter readers, per language and case; each case's block is the
-    one `newsletter.content_block` picks for its segment, stage and tier."""
+    one `newsletter.content_block` picks for its segment, stage and tier; offers are
+    the club's (`offers.*`), so a proof shows exactly the promises members will read."""
     start = first_day_of(edition)
+    offers = offers or Offers()
     found = []
     for lang in i18n.LANGUAGES:
         for number, case in enumerate(NEWSLETTER_CASES):
@@ -175,7 +177,7 @@ def newsletter_members(edition: str) -> list[tuple[NewsletterCase, nl.MemberCont
             age = 60 if case.birthday == "milestone" else 38
             found.append((case, nl.MemberContext(
                 member_id=f"PROOF-{lang}-{case.key}", name=name, title=title, lang=lang,
-                tier=case.tier, score=case.score, monetary=case.monetary,
+                tier=case.tier, monetary=case.monetary,
                 frequency=case.frequency, has_purchased=case.frequency > 0,
                 audience=case.segment, block=block,
                 birthday=start.replace(day=18) if case.birthday else None,
@@ -185,6 +187,8 @@ def newsletter_members(edition: str) -> list[tuple[NewsletterCase, nl.MemberCont
                 region=ADDRESS["province"] + ADDRESS["district"], street=ADDRESS["address"],
                 household_size=2 if case.household else 1,
                 piece_id=f"proof-{lang}-{case.key}",
+                birthday_offer=offers.text("birthday", case.tier, lang) if case.birthday else "",
+                block_offer=offers.text(block, case.tier, lang),
             )))
     return found
 
@@ -235,7 +239,7 @@ def letter_pieces(edition: str) -> pd.DataFrame:
 
 
 def _render_newsletters(holidays, events, config, edition) -> tuple[Rendered, list[Branch]]:
-    specimens = newsletter_members(edition)
+    specimens = newsletter_members(edition, config.offers)
     shared = nl.NewsletterEdition.build(holidays, events, config, edition,
                                         audiences={m.audience for _, m in specimens})
     members = [m for _, m in specimens]

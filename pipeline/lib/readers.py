@@ -30,6 +30,7 @@ FILE_ALIASES = {
     "complaints": ("投诉", "投诉记录", "客诉"),
     "contacts": ("联系记录", "接触记录", "触达记录"),
     "events": ("活动", "俱乐部活动"),
+    "returns": ("退件", "退信", "退件记录", "退回邮件"),
 }
 MAX_FIELD_CHARS = 64 * 1024 * 1024
 CHUNK_ROWS = 200_000

@@ -34,7 +34,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from pipeline.config import ClubConfig
-from pipeline.lib import charts, i18n
+from pipeline.lib import care, charts, i18n
 from pipeline.lib.calendar import FESTIVAL_KEYS, festival_key
 from pipeline.lib.complaints import AGE_BANDS
 from pipeline.lib.edition import Edition, first_of_next_month
@@ -191,9 +191,67 @@ def build_report_context(
         "holidays": _holidays(_present(tables.get("holidays")), edition_month),
         "contact": _contact(_present(plan), _present(suppressed), reconciliation,
                             festival_names(config), produced),
+        "care": care_section(tables.get("care_response"), _present(plan), config),
         "complaints": _complaints(tables, months),
         "data_quality": _data_quality(reconciliation, _present(tables.get("quarantine"))),
     }
+
+
+CARE_KINDS_ZH = {"birthday": "生日", "festival": "节日", "anniversary": "周年",
+                 "newsletter": "会刊"}
+CHANNELS_ZH = {"post": "邮寄", "email": "邮件", "sms": "短信", "phone": "电话", "none": "—",
+               "unknown": "未知"}
+GROUPS_ZH = {"greeted": "已问候", "comparison": "对照组（未发送）"}
+
+
+def care_section(care_table: pd.DataFrame | None, plan: pd.DataFrame | None,
+                 config: ClubConfig) -> dict:
+    """What works (care_response rows with labels and a plain verdict per kind) and the
+    edition's estimated cost (costs.*), for the report."""
+    rules, costs = config.care, config.costs
+    frame = care_table if care_table is not None else pd.DataFrame(columns=list(care.COLUMNS))
+    rows = [
+        {**row, "kind_zh": CARE_KINDS_ZH.get(row["kind"], row["kind"]),
+         "channel_zh": CHANNELS_ZH.get(row["channel"], row["channel"]),
+         "group_zh": GROUPS_ZH.get(row["group"], row["group"]),
+         "too_small": int(row["members"]) < rules.min_group}
+        for row in frame.to_dict("records")
+    ]
+    notes = []
+    for kind in dict.fromkeys(r["kind"] for r in rows):
+        mine = [r for r in rows if r["kind"] == kind]
+        greeted = [r for r in mine if r["group"] == "greeted"]
+        compared = [r for r in mine if r["group"] == "comparison"]
+        label = CARE_KINDS_ZH.get(kind, kind)
+        sent = sum(int(r["members"]) for r in greeted)
+        held = sum(int(r["members"]) for r in compared)
+        if not compared:
+            notes.append(f"{label}：没有对照组（往期联系计划不在输出目录中，或没有应收未收的会员），"
+                         f"无法判断问候是否带来消费；已问候 {sent} 人次。")
+        elif sent < rules.min_group or held < rules.min_group:
+            notes.append(f"{label}：样本过少（已问候 {sent} 人次，对照组 {held} 人次，"
+                         f"每组至少 {rules.min_group} 人次才比较），暂不下结论。")
+        else:
+            rate = sum(int(r["responded"]) for r in greeted) / sent
+            base = sum(int(r["responded"]) for r in compared) / held
+            notes.append(f"{label}：已问候 {rate:.1%}（{sent} 人次），对照组 {base:.1%}（{held} 人次），"
+                         f"相差 {100 * (rate - base):+.1f} 个百分点。")
+    cost_rows = [
+        {**row, "kind_zh": CARE_KINDS_ZH.get(row["kind"], row["kind"]),
+         "channel_zh": CHANNELS_ZH.get(row["channel"], row["channel"])}
+        for row in care.edition_costs(plan if plan is not None else pd.DataFrame(
+            columns=["kind", "channel"]), costs)
+    ]
+    per_response = [
+        {"kind_zh": CARE_KINDS_ZH.get(kind, kind), "channel_zh": CHANNELS_ZH.get(channel, channel),
+         "cost": cost}
+        for (kind, channel), cost in care.cost_per_response(frame, costs).items() if cost is not None
+    ]
+    return {"months": rules.months, "response_days": rules.response_days, "rows": rows,
+            "notes": notes, "costs": cost_rows,
+            "cost_pieces": sum(r["pieces"] for r in cost_rows),
+            "cost_total": round(sum(r["cost_cny"] for r in cost_rows), 2),
+            "per_response": per_response}
 
 
 def _present(frame: pd.DataFrame | None) -> pd.DataFrame | None:

@@ -32,6 +32,7 @@ class Table:
     member_ref_optional: bool = False  # blank or unknown member is kept (complaints)
     required_file: bool = False
     extra_columns: bool = False  # keep unknown columns as `extra` (members)
+    one_of: tuple[str, ...] = ()  # at least one of these must be filled (returns)
 
     def column(self, name: str) -> Column:
         for col in self.columns:
@@ -136,4 +137,18 @@ EVENTS = Table(
     ),
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (MEMBERS, TRANSACTIONS, COMPLAINTS, CONTACTS, EVENTS)}
+RETURNS = Table(
+    name="returns",
+    member_ref="member_id",
+    one_of=("piece_id", "member_id"),
+    columns=(
+        Column("piece_id", "id", ("信函编号", "邮件编号", "邮件号")),
+        Column("member_id", "id", ("会员编号", "会员号", "客户编号")),
+        Column("returned_on", "date", ("退回日期", "退件日期", "退信日期"), required=True),
+        Column("reason", "text", ("退件原因", "退回原因", "原因")),
+    ),
+)
+
+TABLES: dict[str, Table] = {
+    t.name: t for t in (MEMBERS, TRANSACTIONS, COMPLAINTS, CONTACTS, EVENTS, RETURNS)
+}

@@ -107,6 +107,7 @@ def write_site(edition_dir: Path, *, club, edition: str, as_of: str, reconciliat
         "manifest": present("letters/manifest.csv"),
         "mailing_readme": present("letters/README.txt"),
         "delivery": present(f"delivery/mailing-house-{edition}.zip"),
+        "calls": present("calls/call-list.csv"),
         "changes": present("changes.md"),
         "newsletter_index": newsletter_index[0] if newsletter_index else None,
         "sms": present("sms/messages.csv"),

@@ -62,8 +62,9 @@ def load_frames(path: Path, schema: str, frames: dict[str, pd.DataFrame]) -> dic
     return {f"{schema}.{name}": len(frame) for name, frame in frames.items()}
 
 
-def query(model: str, **relations: pd.DataFrame) -> pd.DataFrame:
-    """Run `pipeline/sql/<model>.sql` in an in-memory DuckDB over the given frames.
+def query(model: str, params: dict | None = None, **relations: pd.DataFrame) -> pd.DataFrame:
+    """Run `pipeline/sql/<model>.sql` in an in-memory DuckDB over the given frames, with
+    `params` bound to its `$name` placeholders (values are never pasted into SQL).
 
     Steps compute with their own in-memory connection and hand results on as Parquet, so
     only the warehouse step ever opens the warehouse file for writing.
@@ -71,4 +72,4 @@ def query(model: str, **relations: pd.DataFrame) -> pd.DataFrame:
     with duckdb.connect() as con:
         for name, frame in relations.items():
             con.register(name, frame)
-        return con.execute(sql_text(model)).df()
+        return con.execute(sql_text(model), params or None).df()

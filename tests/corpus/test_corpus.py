@@ -29,7 +29,7 @@ from pipeline.lib.schema import TABLES
 CORPUS = Path(__file__).parent
 CASES = sorted(p.parent.name for p in CORPUS.glob("*/expected.yaml"))
 ROW_KEYS = {"members": "member_id", "transactions": "txn_id", "complaints": "complaint_id",
-            "contacts": "contact_id", "events": "event_id"}
+            "contacts": "contact_id", "events": "event_id", "returns": "returned_on"}
 HUGE = 10 * 1024 * 1024  # a 10 MB field, written at test time only
 
 

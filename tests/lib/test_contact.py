@@ -76,16 +76,16 @@ def wants(member_id: str, *kinds: str) -> pd.DataFrame:
     return requests_frame(*[(member_id, kind) for kind in kinds])
 
 
-def contacts_frame(*rows: tuple[str, date]) -> pd.DataFrame:
+def contacts_frame(*rows: tuple[str, date], purpose: str | None = "节日问候") -> pd.DataFrame:
     frame = pd.DataFrame(list(rows), columns=["member_id", "contact_date"])
     frame["contact_date"] = pd.to_datetime(frame["contact_date"])
-    frame["channel"], frame["purpose"] = "sms", "活动提醒"
+    frame["channel"], frame["purpose"] = "sms", purpose
     return frame
 
 
-def days_before(*days: int, member_id: str = "M1") -> pd.DataFrame:
-    """History contacts of one member, `days` before as_of."""
-    return contacts_frame(*[(member_id, AS_OF - timedelta(days=d)) for d in days])
+def days_before(*days: int, member_id: str = "M1", purpose: str | None = "节日问候") -> pd.DataFrame:
+    """History contacts of one member, `days` before as_of (greetings unless told)."""
+    return contacts_frame(*[(member_id, AS_OF - timedelta(days=d)) for d in days], purpose=purpose)
 
 
 def run(members, requests, contacts=None, rules=None):
@@ -261,7 +261,8 @@ def test_suppression_reason(changes, kind, expected):
 
 
 def test_reason_strings_are_the_contracted_ones():
-    assert REASONS == ("deceased", "do_not_contact", "no_consent", "no_valid_address",
+    assert REASONS == ("deceased", "do_not_contact", "no_consent", "address_returned",
+                       "no_valid_address",
                        "no_valid_email", "no_valid_phone", "household_duplicate", "frequency_cap")
 
 
@@ -403,6 +404,55 @@ def test_frequency_cap_with_history(history_days, planned):
     result = run(members_frame(member("M1")), wants("M1", *THREE_KINDS), days_before(*history_days))
     assert sorted(result.plan["kind"]) == sorted(planned)
     assert set(result.suppressed["reason"]) <= {"frequency_cap"}
+
+
+@pytest.mark.parametrize(
+    ("purpose", "planned"),
+    [
+        ("缴费提醒", 3),  # a service reminder: the birthday greeting is not crowded out
+        ("活动邀请", 3),  # an event invitation is not a greeting either
+        ("address_check", 3),  # a staff call from last month's call list
+        ("生日贺卡", 1),  # greetings count: two of three slots are gone
+        ("festival-mid-autumn", 1),  # our own kind counts by its family
+        (None, 1),  # a blank purpose may be a greeting: it counts
+    ],
+)
+def test_frequency_cap_counts_only_cap_purposes(purpose, planned):
+    result = run(members_frame(member("M1")), wants("M1", *THREE_KINDS),
+                 days_before(1, 2, purpose=purpose))
+    assert len(result.plan) == planned
+    if planned == 1:
+        assert result.plan["kind"].tolist() == ["birthday"]
+
+
+def test_cap_purposes_follow_the_rules():
+    # a club that counts its payment reminders against the cap may say so
+    rules = ContactRules(cap_purposes=["缴费提醒"])
+    result = run(members_frame(member("M1")), wants("M1", *THREE_KINDS),
+                 days_before(1, 2, purpose="缴费提醒"), rules)
+    assert result.plan["kind"].tolist() == ["birthday"]
+    assert ContactRules().cap_purposes[:4] == ["birthday", "festival", "anniversary", "newsletter"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "kind", "expected"),
+    [
+        ({}, "birthday", "email"),  # post came back: the next consented channel
+        ({"preferred_channel": "post"}, "birthday", "email"),  # even when post is preferred
+        (ONLY_POST, "birthday", "address_returned"),  # post was the only way: say why
+        ({"has_consent_email": False}, "anniversary-membership", "address_returned"),
+        ({"has_consent_email": False}, "birthday", "sms"),  # birthdays may go by SMS
+        (NO_CONSENT, "birthday", "no_consent"),  # no consent wins over the return
+        ({"is_deceased": True}, "birthday", "deceased"),
+    ],
+)
+def test_returned_address_keeps_the_member_off_post(changes, kind, expected):
+    people = members_frame(member("M1", **changes), member("M2", **changes))
+    result = plan_contacts(people, each(kind, "M1", "M2"), None, EDITION,
+                           ContactRules(), returned=pd.Series(["M1"]))
+    assert outcome(result, "M1", kind) == expected
+    assert outcome(result, "M2", kind) == ("post" if expected in ("email", "sms", "address_returned")
+                                           else expected)  # M2's letters still arrive
 
 
 def test_frequency_cap_window_follows_the_rules():

@@ -198,3 +198,22 @@ def test_impossible_lunar_dates_are_dropped(tmp_path, birth, leap):
         (2, "birth_date", "birth_date: not a valid lunar date (month, day or leap month)")
     ]
     assert pd.isna(members.frame.loc[0, "birth_date"])
+
+
+def test_returns_by_chinese_file_name_and_headers_reconcile(exports, members):
+    (exports / "退件.csv").write_text(
+        "信函编号,会员编号,退回日期,退件原因\n"
+        "202612-birthday-M0001,,2026-11-02,查无此人\n"  # by piece: the member comes later
+        ",M0002,2026/11/3,地址不详\n"  # by member
+        ",,2026-11-04,拒收\n"  # names nobody: unusable
+        ",M9999,2026-11-05,迁出\n"  # not a member
+        "202612-birthday-M0003,,not a date,\n",  # returned when?
+        encoding="utf-8")
+    returns = staged_for(exports, members, "returns")
+    assert returns.source == "退件.csv"
+    assert returns.reconciliation() == {"rows_read": 5, "rows_loaded": 2, "rows_quarantined": 3}
+    assert [(line, column) for line, column, _ in problems(returns, ROW_QUARANTINED)] == [
+        (4, "信函编号"), (5, "会员编号"), (6, "退回日期")]
+    assert "piece_id or member_id" in problems(returns, ROW_QUARANTINED)[0][2]
+    assert returns.frame["piece_id"].tolist()[0] == "202612-birthday-M0001"
+    assert returns.frame["returned_on"].tolist()[1] == pd.Timestamp(2026, 11, 3)

@@ -484,3 +484,74 @@ def test_a_batch_laid_out_in_slices_prints_exactly_as_one_document(tmp_path, pri
     assert sorted(p.name for p in (tmp_path / "sliced" / "birthday").iterdir()) == ["batch-001.pdf"]
     again, _ = _sliced(pieces, config, [3, 5], tmp_path / "again")
     assert again == joined  # byte-identical reruns
+
+
+# --- mail-by dates and drops -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("occasion", "as_of", "lead", "mail_by"),
+    [
+        ("2026-12-30", "2026-11-20", 7, "2026-12-23"),  # a week before the birthday
+        ("2026-12-03", "2026-11-30", 7, "2026-11-30"),  # never before the cut-off
+        ("2026-12-22", "2026-11-20", 0, "2026-12-22"),  # lead 0: on the day itself
+    ],
+)
+def test_mail_by_is_the_occasion_minus_the_lead_never_before_as_of(occasion, as_of, lead, mail_by):
+    found, _ = letters.mail_dates(pd.Series([occasion]), date.fromisoformat(as_of), lead)
+    assert found.dt.strftime("%Y-%m-%d").tolist() == [mail_by]
+
+
+def test_monthly_is_one_drop_on_the_earliest_mail_by():
+    _, drop = letters.mail_dates(pd.Series(["2026-12-08", "2026-12-30"]), date(2026, 11, 20), 7)
+    assert drop.dt.strftime("%Y-%m-%d").tolist() == ["2026-12-01", "2026-12-01"]
+
+
+@pytest.fixture(scope="module")
+def weekly(tmp_path_factory):
+    out = tmp_path_factory.mktemp("weekly")
+    pieces = letters.letter_pieces(_plan(), _members(), _birthdays(), _anniversaries(),
+                                   _festivals(), EDITION, date(2026, 11, 20), 7, "weekly")
+    config = _config(batch_size=5, drops="weekly")
+    return out, letters.write_letters(pieces, config, EDITION, out)
+
+
+def test_weekly_drops_hold_only_pieces_whose_mail_by_is_in_their_week(weekly):
+    out, manifest = weekly
+    for column in ("occasion_date", "mail_by", "drop_on"):
+        assert manifest[column].str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()
+    mail_by = pd.to_datetime(manifest["mail_by"])
+    drop = pd.to_datetime(manifest["drop_on"])
+    assert (drop.dt.day_of_week == 0).all()  # Mondays (as_of is long before)
+    assert ((mail_by >= drop) & (mail_by <= drop + pd.Timedelta(days=6))).all()
+    assert (mail_by <= pd.to_datetime(manifest["occasion_date"])).all()
+    assert manifest.groupby("batch")["drop_on"].nunique().max() == 1  # one drop per batch
+    # birthdays of 8..15 December: mail by 1..8 December; six in the week of 30 November
+    # (five to a batch), two in the week of 7 December, numbered on
+    birthday = manifest[manifest["kind"] == "birthday"]
+    assert birthday.groupby("drop_on")["batch"].unique().map(list).to_dict() == {
+        "2026-11-30": ["birthday/batch-001.pdf", "birthday/batch-002.pdf"],
+        "2026-12-07": ["birthday/batch-003.pdf"]}
+    for _, rows in birthday.groupby("batch"):
+        assert rows["postal_code"].tolist() == sorted(rows["postal_code"])
+
+
+def test_readme_lists_each_drop_with_its_date_batches_pieces_and_pages(weekly):
+    out, manifest = weekly
+    readme = (out / "README.txt").read_text(encoding="utf-8-sig")
+    assert "one drop per week" in readme
+    for drop_on, rows in manifest.groupby("drop_on"):
+        line = next(line for line in readme.splitlines() if line.startswith(drop_on))
+        pages = rows["page_count"].astype(int).sum()
+        assert f" {len(rows)} " in line and f" {pages} " in line
+        assert all(batch in line for batch in rows["batch"].unique())
+
+
+
+def test_member_extra_reaches_the_letter_view():
+    # the export's own columns (staged as JSON in `extra`) are member.extra[...] in a letter
+    members = _members().assign(extra=['{"会员等级": "金卡"}'] + ['{}'] * 8)
+    pieces = letters.letter_pieces(_plan([("M01", "birthday", 1)]), members, _birthdays(),
+                                   _anniversaries(), _festivals(), EDITION)
+    view = letters.piece_view(pieces.to_dict("records")[0])
+    assert view["extra"] == {"会员等级": "金卡"}

@@ -128,11 +128,87 @@ def test_document_declares_language_and_charset(html, member, lang):
 # --------------------------------------------------------------------------- content
 
 
-def test_membership_summary_shows_tier_score_spend_and_visits(text):
+def test_membership_summary_shows_tier_spend_and_visits(text):
     assert "会员等级：尊享会员" in text["M1"]
-    assert "会员指数：92/100" in text["M1"]
     assert "累计消费：¥52,300.50" in text["M1"]
     assert "消费次数：40 次" in text["M1"]
+
+
+def test_scorecard_value_never_reaches_a_member(html, text):
+    # M1's internal score is 92: it drops when a member complains, so it stays internal
+    for member in ("M1", "M2", "M3"):
+        for page in (visible(html[member]), text[member]):
+            assert "92/100" not in page and "61/100" not in page
+            assert not any(word in page for word in ("会员指数", "會員指數", "Member score"))
+
+
+PROMISES = ("礼遇", "禮遇", "优惠", "優惠", "预留", "預留", "treat", "offer", "hold seats")
+
+
+def test_no_offer_is_promised_when_none_is_configured(html, text):
+    for member in html:
+        for page in (visible(html[member]), text[member]):
+            assert not any(word in page for word in PROMISES), member
+
+
+OFFERS = {
+    "birthday": {"key": {"zh-CN": "生日当月到会所消费可享八折。"}},
+    "win_back": {"all": {"zh-TW": "出示本通訊可享迎賓茶點一份。", "en": "Show this for tea."}},
+}
+
+
+@pytest.fixture(scope="module")
+def offered(holidays):
+    config = ClubConfig.model_validate({"offers": OFFERS})
+    shared = nl.NewsletterEdition.build(holidays, EVENTS, config, EDITION)
+    found = nl.member_contexts(MEMBERS[["member_id"]], MEMBERS, SEGMENTS, BIRTHDAYS, EDITION,
+                               config.offers)
+    return {m.member_id: (visible(nl.render_member_html(shared, m)), nl.render_member_text(shared, m))
+            for m in found}
+
+
+@pytest.mark.parametrize(
+    ("member", "shown", "not_shown"),
+    [
+        # key tier, birthday this month, zh-CN: the key tier's birthday offer
+        ("M1", ["生日当月到会所消费可享八折。"], ["迎賓茶點"]),
+        # Can't Lose Them in zh-TW: the win-back offer set for all tiers
+        ("M2", ["出示本通訊可享迎賓茶點一份。"], ["八折"]),
+        # lapsed, ordinary, zh-CN: win_back has no zh-CN text, so no sentence at all
+        ("M5", [], ["八折", "迎賓茶點", "Show this for tea."]),
+        # never purchased (welcome block): no welcome offer configured
+        ("M3", [], ["Show this for tea.", "八折"]),
+    ],
+)
+def test_offers_come_from_config_by_content_tier_and_language(offered, member, shown, not_shown):
+    for page in offered[member]:
+        for words in shown:
+            assert words in page
+        for words in not_shown:
+            assert words not in page
+
+
+def test_unknown_offer_key_names_the_key(tmp_path):
+    from pipeline.config import ConfigError
+    path = tmp_path / "club.yaml"
+    path.write_text("offers:\n  birthday:\n    gold: {zh-CN: 八折}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="offers.birthday.gold"):
+        load_config(path)
+
+
+def test_member_extra_reaches_templates_from_the_sample_export(holidays, edition):
+    # The bundled sample carries 会员等级, a column the contract does not name.
+    from pipeline.lib.ingest import ingest_table
+    from pipeline.lib.schema import TABLES
+    from pipeline.lib.templating import environment
+    members = ingest_table(PATHS.sample_exports, TABLES["members"]).frame.head(50)
+    found = nl.member_contexts(members[["member_id"]], members, SEGMENTS, BIRTHDAYS, EDITION)
+    grades = [m.extra.get("会员等级", "") for m in found]
+    assert any(grades), "the sample's 会员等级 did not reach the member context"
+    template = environment().from_string('{{ member.extra["会员等级"] }}|{{ m.member_id }}')
+    for member, grade in zip(found[:10], grades):
+        context = edition.parts[(member.lang, "email")].context(member)
+        assert template.render(context) == f"{grade}|{member.member_id}"
 
 
 def test_never_purchased_gets_first_visit_block_instead_of_spend(text):

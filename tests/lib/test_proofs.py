@@ -25,12 +25,12 @@ EVENTS = pd.DataFrame(
 # (branch, language) -> words only that branch prints (whitespace is ignored).
 PHRASES = {
     # Newsletters: the content block's heading, and the notes the case adds.
-    ("nl-welcome-prospect", "zh-CN"): ["会员礼遇，等您体验", "期待您的首次光临"],
-    ("nl-welcome-prospect", "zh-TW"): ["會員禮遇，等您體驗", "期待您的首次光臨"],
+    ("nl-welcome-prospect", "zh-CN"): ["会所设施，等您体验", "期待您的首次光临"],
+    ("nl-welcome-prospect", "zh-TW"): ["會所設施，等您體驗", "期待您的首次光臨"],
     ("nl-welcome-prospect", "en"): ["Make the most of your membership",
                                     "We look forward to your first visit"],
-    ("nl-welcome-new", "zh-CN"): ["会员礼遇，等您体验", "2月18日是您的生日"],
-    ("nl-welcome-new", "zh-TW"): ["會員禮遇，等您體驗", "生日祝福"],
+    ("nl-welcome-new", "zh-CN"): ["会所设施，等您体验", "2月18日是您的生日"],
+    ("nl-welcome-new", "zh-TW"): ["會所設施，等您體驗", "生日祝福"],
     ("nl-welcome-new", "en"): ["Make the most of your membership", "Happy birthday"],
     ("nl-win-back", "zh-CN"): ["好久不见，我们想念您", "您将迎来60岁生日"],
     ("nl-win-back", "zh-TW"): ["好久不見，我們想念您", "您將迎來60歲生日"],

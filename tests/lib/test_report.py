@@ -412,3 +412,57 @@ def test_piece_kinds_in_chinese(kind, words):
     config = ClubConfig.model_validate(
         {"calendar": {"custom": [{"when": "06-18", "name": "俱乐部日", "name_en": "Club Day"}]}})
     assert kind_words(kind, festival_names(config)) == words
+
+
+# --------------------------------------------------------------------------- what works
+
+
+CARE = pd.DataFrame({
+    "kind": ["birthday", "birthday", "birthday", "festival"],
+    "channel": ["post", "sms", "none", "post"],
+    "group": ["greeted", "greeted", "comparison", "greeted"],
+    "members": [120, 40, 45, 12],
+    "responded": [30, 6, 4, 3],
+    "response_rate": [0.25, 0.15, 0.0889, 0.25],
+})
+
+
+@pytest.fixture(scope="module")
+def care_report():
+    plan, suppressed = _plan()
+    tables = {**_tables(), "care_response": CARE}
+    config = ClubConfig.model_validate({"costs": {"print_cny": 0.8, "postage_cny": 1.2,
+                                                  "email_cny": 0.01}})
+    context = build_report_context(tables, _members(), _transactions(), RECONCILIATION, plan,
+                                   suppressed, config, Edition(EDITION, AS_OF))
+    return context, "\n".join(_pages(render_report(context).pdf))
+
+
+def test_care_response_compares_with_the_group_not_sent_and_says_when_too_small(care_report):
+    context, text = care_report
+    flat = text.replace(" ", "").replace("\n", "")
+    assert "关怀效果与成本" in flat
+    assert "对照组（未发送）" in flat
+    # birthday: 36 of 160 greeted (22.5%) against 4 of 45 not sent (8.9%)
+    assert "生日：已问候22.5%（160人次），对照组8.9%（45人次），相差+13.6个百分点" in flat
+    # festival: no comparison group at all
+    assert "节日：没有对照组" in flat
+    assert "样本过少" in flat  # 12 festival greetings are fewer than care.min_group (30)
+
+
+def test_costs_per_kind_and_channel_and_per_responding_member(care_report):
+    context, text = care_report
+    costs = {(r["kind"], r["channel"]): r["cost_cny"] for r in context["care"]["costs"]}
+    # the plan: two post pieces (birthday, festival) at 0.80 + 1.20, two e-mails at 0.01
+    assert costs == {("birthday", "email"): 0.01, ("birthday", "post"): 2.0,
+                     ("festival", "post"): 2.0, ("newsletter", "email"): 0.01}
+    assert context["care"]["cost_total"] == 4.02
+    flat = text.replace(" ", "").replace("\n", "")
+    assert "¥4.02" in flat
+    # 120 birthday letters at ¥2.00 for 30 buyers: ¥8.00 per responding member
+    assert "生日·邮寄¥8.00" in flat
+
+
+def test_no_unit_cost_no_cost_shown(report):
+    flat = "".join(report[1]).replace(" ", "").replace("\n", "")
+    assert "未设置单价" in flat and "¥4.02" not in flat

@@ -9,10 +9,14 @@ from pipeline.defs.calendar.assets import club_calendar
 from pipeline.defs.partitions import editions
 from pipeline.defs.resources import ClubPressSettings, only_columns
 from pipeline.lib.calendar import festivals_in_month
-from pipeline.lib.contact import CONTACT_COLUMNS, MEMBER_COLUMNS, plan_contacts
+from pipeline.lib.contact import CONTACT_COLUMNS, CONTACT_PURPOSE, MEMBER_COLUMNS, plan_contacts
+from pipeline.lib import care
 from pipeline.lib.ingest import Staged, is_in
 from pipeline.lib.occasions import greeting_festivals, requests
 from pipeline.lib.progress import report
+from pipeline.lib.returns import earlier_manifests, returned_addresses
+
+ADDRESS_COLUMNS = ("province", "city", "district")  # the address as the manifest prints it
 
 RECONCILES = "eligible_equals_planned_plus_suppressed"
 NOT_SUPPRESSED = "no_piece_for_a_suppressed_member"
@@ -21,13 +25,17 @@ NOT_SUPPRESSED = "no_piece_for_a_suppressed_member"
 @dg.multi_asset(
     partitions_def=editions,
     group_name="contact",
-    ins={"stg_members": dg.AssetIn(metadata=only_columns(*MEMBER_COLUMNS, "birth_date")),
-         "stg_contacts": dg.AssetIn(metadata=only_columns(*CONTACT_COLUMNS))},
+    ins={"stg_members": dg.AssetIn(metadata=only_columns(*MEMBER_COLUMNS, *ADDRESS_COLUMNS,
+                                                         "birth_date")),
+         "stg_contacts": dg.AssetIn(metadata=only_columns(*CONTACT_COLUMNS, CONTACT_PURPOSE)),
+         "stg_returns": dg.AssetIn()},
     outs={
         "contact_plan": dg.AssetOut(description="One row per piece: member, kind, channel, "
                                     "piece_id (household post pieces cover several members)."),
         "suppressed": dg.AssetOut(description="Every request not planned, with the reason."),
         "contact_reconciliation": dg.AssetOut(description="eligible, planned, suppressed."),
+        "returned_addresses": dg.AssetOut(description="Members kept off post because a piece "
+                                          "came back to the address they still have."),
     },
     check_specs=[
         dg.AssetCheckSpec(RECONCILES, asset="contact_plan", blocking=True,
@@ -37,8 +45,8 @@ NOT_SUPPRESSED = "no_piece_for_a_suppressed_member"
     ],
 )
 def contact_plan(context: dg.AssetExecutionContext, settings: ClubPressSettings,
-                 stg_members: Staged, stg_contacts: Staged, upcoming_birthdays: pd.DataFrame,
-                 anniversaries: pd.DataFrame):
+                 stg_members: Staged, stg_contacts: Staged, stg_returns: Staged,
+                 upcoming_birthdays: pd.DataFrame, anniversaries: pd.DataFrame):
     edition = settings.edition(context)
     start = edition.first_day
     members = stg_members.frame
@@ -48,8 +56,14 @@ def contact_plan(context: dg.AssetExecutionContext, settings: ClubPressSettings,
     )
     wanted = requests(members, upcoming_birthdays, anniversaries, festivals, pd.Timestamp(start),
                       settings.club.calendar.festival_min_age)
+    returned, returned_counts = returned_addresses(
+        stg_returns.frame, earlier_manifests(settings.out, edition.month), members)
+    if returned_counts["returns"]:
+        report("contact", f"{returned_counts['returns']:,} returned pieces: {len(returned):,} "
+               f"members off post, {returned_counts['lifted']:,} lifted by a new address, "
+               f"{returned_counts['unmatched']:,} naming nobody loaded")
     result = plan_contacts(members, wanted, stg_contacts.frame, edition,
-                           settings.club.contact)
+                           settings.club.contact, returned["member_id"])
     counts = result.reconciliation()
     report("contact", f"{counts['eligible']:,} requests: {counts['planned']:,} planned, "
            f"{counts['suppressed']:,} suppressed")
@@ -57,6 +71,8 @@ def contact_plan(context: dg.AssetExecutionContext, settings: ClubPressSettings,
     yield dg.Output(result.suppressed, output_name="suppressed",
                     metadata={"rows": len(result.suppressed)})
     yield dg.Output(counts, output_name="contact_reconciliation", metadata=counts)
+    yield dg.Output(returned, output_name="returned_addresses",
+                    metadata={"rows": len(returned), **returned_counts})
     yield dg.AssetCheckResult(check_name=RECONCILES, asset_key="contact_plan",
                               passed=counts["planned"] + counts["suppressed"] == counts["eligible"],
                               metadata=counts)
@@ -67,3 +83,22 @@ def contact_plan(context: dg.AssetExecutionContext, settings: ClubPressSettings,
     yield dg.AssetCheckResult(check_name=NOT_SUPPRESSED, asset_key="contact_plan",
                               passed=not leaked,
                               metadata={"leaked": json.dumps(leaked[:20], ensure_ascii=False)})
+
+
+@dg.asset(
+    partitions_def=editions,
+    group_name="contact",
+    ins={"stg_contacts": dg.AssetIn(metadata=only_columns(
+             "member_id", "contact_date", "channel", "purpose")),
+         "stg_transactions": dg.AssetIn(metadata=only_columns("member_id", "txn_at"))},
+    description="What works: the share of greeted members who bought within the response "
+    "window, per kind and channel, beside members due the same greeting who were not sent "
+    "it (SQL mart).",
+)
+def care_response(context: dg.AssetExecutionContext, settings: ClubPressSettings,
+                  stg_contacts: Staged, stg_transactions: Staged) -> dg.Output:
+    edition = settings.edition(context)
+    frame = care.care_response(stg_contacts.frame, care.earlier_plans(settings.out, edition.month),
+                               stg_transactions.frame, settings.club.care, edition)
+    return dg.Output(frame, metadata={"rows": len(frame),
+                                      "greetings": int(frame["members"].sum())})

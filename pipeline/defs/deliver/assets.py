@@ -64,7 +64,7 @@ def step_seconds(context: dg.AssetExecutionContext) -> dict[str, float]:
 
 
 # Steps that fill an edition folder beside the render steps, and the folder each fills.
-DELIVERY_PARTS = {"mailing_house": "delivery"}
+DELIVERY_PARTS = {"mailing_house": "delivery", "call_list": "calls"}
 
 
 @dg.asset(
@@ -118,13 +118,15 @@ def edition(
     stg_complaints: Staged,
     stg_contacts: Staged,
     stg_events: Staged,
+    stg_returns: Staged,
     contact_reconciliation: dict,
     **marts: pd.DataFrame,
 ) -> dg.MaterializeResult:
     started = time.perf_counter()
     this = settings.edition(context)
     month = this.month
-    staged = [stg_members, stg_transactions, stg_complaints, stg_contacts, stg_events]
+    staged = [stg_members, stg_transactions, stg_complaints, stg_contacts, stg_events,
+              stg_returns]
     build = settings.build_dir(month)
     final = settings.out / month
     previous = edition_changes.read_snapshot(final)  # before it is replaced

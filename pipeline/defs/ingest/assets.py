@@ -113,6 +113,7 @@ def _member_table_asset(table_name: str) -> dg.AssetsDefinition:
 stg_transactions = _member_table_asset("transactions")
 stg_complaints = _member_table_asset("complaints")
 stg_contacts = _member_table_asset("contacts")
+stg_returns = _member_table_asset("returns")
 
 
 @dg.asset(
@@ -125,7 +126,8 @@ def stg_events(context: dg.AssetExecutionContext, settings: ClubPressSettings):
     yield from _outputs(_ingest(settings, settings.edition(context), TABLES["events"], None))
 
 
-STAGED_ASSETS = [stg_members, stg_transactions, stg_complaints, stg_contacts, stg_events]
+STAGED_ASSETS = [stg_members, stg_transactions, stg_complaints, stg_contacts, stg_events,
+                 stg_returns]
 
 
 @dg.asset(

@@ -27,6 +27,7 @@ from pipeline.lib.schema import TABLES
 REPORT_TABLES = [
     "segments", "churn_risk", "upcoming_birthdays", "anniversaries", "holidays",
     "complaint_stats", "complaint_backlog", "complaint_overdue_by_owner", "agg_monthly_activity",
+    "care_response",
 ]
 
 

@@ -61,12 +61,14 @@ class Share:
 def plan_shares(config: ClubConfig, edition: str, plan: pd.DataFrame,
                 members: pd.DataFrame, events: pd.DataFrame, segments: pd.DataFrame,
                 birthdays: pd.DataFrame, anniversaries: pd.DataFrame,
-                holidays: pd.DataFrame, count: int) -> list[Share]:
+                holidays: pd.DataFrame, count: int, as_of=None) -> list[Share]:
     """Every print batch of the edition, prepared once, cut into slices and dealt to
-    `count` shares (`pipeline.lib.shards`). Raises ValueError / RenderError (naming the
-    piece) before anything is laid out when a letter piece id repeats or a name or
-    address has a character no font can print."""
-    pieces = letter_lib.letter_pieces(plan, members, birthdays, anniversaries, holidays, edition)
+    `count` shares (`pipeline.lib.shards`); `as_of` (the cut-off) bounds the letters'
+    mail_by. Raises ValueError / RenderError (naming the piece) before anything is laid
+    out when a letter piece id repeats or a name or address has a character no font can
+    print."""
+    pieces = letter_lib.letter_pieces(plan, members, birthdays, anniversaries, holidays, edition,
+                                      as_of, config.print.lead_days, config.print.drops)
     letter_lib.check_pieces(pieces)
     letter_batches = {b.path: b for b in letter_lib.batches(pieces, config.print.batch_size)}
     prepared = newsletter_lib.prepare(plan, members, segments, birthdays, holidays, events,
@@ -111,7 +113,7 @@ def print_plan(context: dg.AssetExecutionContext, settings: ClubPressSettings,
     edition = settings.edition(context)
     shares = plan_shares(settings.club, edition.month, contact_plan, stg_members.frame,
                          stg_events.frame, segments, upcoming_birthdays, anniversaries,
-                         holidays, RENDER_SHARDS)
+                         holidays, RENDER_SHARDS, edition.as_of)
     folder = settings.render_dir(edition.month, PLAN_PART)
     if folder.exists():
         shutil.rmtree(folder)
