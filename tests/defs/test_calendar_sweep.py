@@ -2,7 +2,7 @@
 cut-off, on one small generated sample (`clubpress sample`), in one process.
 
 2026 has a published official holiday arrangement (data/reference/holiday-cn/), 2027 and
-2028 have none; some months have a greeted festival and most do not. Every run must
+2028 have none; most months have a greeted festival, five a year have none. Every run must
 complete, reconcile every export row and send exactly the greetings a user expects.
 
 The runs share one exports folder, out folder and warehouse, as a club's monthly runs do.
@@ -39,18 +39,25 @@ SWEEP = [
     ("2028-01", date(2027, 12, 31)),
 ]
 
-# The festivals the default club.yaml greets (spring, dragon-boat, mid-autumn,
-# double-ninth), by the month they fall in; every other month has no festival letter.
+# The festivals the default club.yaml greets (元旦, 春节, 清明, 劳动节, 端午, 中秋, 国庆,
+# and 重阳 for members of 60 and over), by the month they fall in; March, July, August,
+# November and December have no festival greeting.
 FESTIVAL_MONTHS = {
-    "2026-02": "spring",        # 春节 2026-02-17
-    "2026-06": "dragon-boat",   # 端午节 2026-06-19
-    "2026-09": "mid-autumn",    # 中秋节 2026-09-25
-    "2026-10": "double-ninth",  # 重阳节 2026-10-18
-    "2027-02": "spring",        # 春节 2027-02-06
-    "2027-06": "dragon-boat",   # 端午节 2027-06-09
-    "2027-09": "mid-autumn",    # 中秋节 2027-09-15
-    "2027-10": "double-ninth",  # 重阳节 2027-10-08
-    "2028-01": "spring",        # 春节 2028-01-26
+    "2026-01": {"new-year"},
+    "2026-02": {"spring"},                          # 春节 2026-02-17
+    "2026-04": {"qingming"},                        # 清明 2026-04-05
+    "2026-05": {"labour-day"},
+    "2026-06": {"dragon-boat"},                     # 端午 2026-06-19
+    "2026-09": {"mid-autumn"},                      # 中秋 2026-09-25
+    "2026-10": {"national-day", "double-ninth"},    # 重阳 2026-10-18
+    "2027-01": {"new-year"},
+    "2027-02": {"spring"},                          # 春节 2027-02-06
+    "2027-04": {"qingming"},                        # 清明 2027-04-05
+    "2027-05": {"labour-day"},
+    "2027-06": {"dragon-boat"},                     # 端午 2027-06-09
+    "2027-09": {"mid-autumn"},                      # 中秋 2027-09-15
+    "2027-10": {"national-day", "double-ninth"},    # 重阳 2027-10-08
+    "2028-01": {"new-year", "spring"},              # 春节 2028-01-26
 }
 PUBLISHED_ARRANGEMENTS = {2026}  # of the years the sweep touches
 
@@ -124,10 +131,21 @@ def test_every_edition_month_completes_and_sends_what_it_should(sample, club, mo
     assert len(birthday_letters) >= 1
     assert set(birthday_letters["member_id"]) <= set(birthdays["member_id"])
 
-    # Festival letters in a month with a greeted festival, none in a month without.
+    # Festival greetings in a month with a greeted festival, none in a month without;
+    # letters for 春节 and 中秋 (the festivals greeted by post), e-mail or SMS for the rest.
+    suppressed = _table(edition, "suppressed")
+    asked = {k for k in [*plan["kind"], *suppressed["kind"]] if k.startswith("festival-")}
+    expected = {f"festival-{key}" for key in FESTIVAL_MONTHS.get(month, ())}
+    assert asked == expected
     festival_folders = {k for k in manifest["kind"] if k.startswith("festival-")}
-    expected = FESTIVAL_MONTHS.get(month)
-    assert festival_folders == ({f"festival-{expected}"} if expected else set())
+    assert festival_folders == expected & {"festival-spring", "festival-mid-autumn"}
+
+    # Every e-mail piece has its .eml in the outbox, every SMS piece its message row.
+    outbox = pd.read_csv(edition / "email" / "outbox.csv", encoding="utf-8-sig", dtype=str)
+    assert sorted(outbox["piece_id"]) == sorted(plan.loc[plan["channel"] == "email", "piece_id"])
+    assert all((edition / "email" / f).is_file() for f in outbox["file"])
+    texts = pd.read_csv(edition / "sms" / "messages.csv", encoding="utf-8-sig", dtype=str)
+    assert sorted(texts["piece_id"]) == sorted(plan.loc[plan["channel"] == "sms", "piece_id"])
 
     # One e-mail newsletter per planned e-mail newsletter piece.
     emailed = plan[(plan["kind"] == "newsletter") & (plan["channel"] == "email")]
@@ -168,7 +186,7 @@ EMPTY_INPUTS = {
     "members-only-nobody-by-post": ("2027-01", date(2026, 12, 6),
                                     ("transactions", "complaints", "contacts", "events"), (),
                                     {"同意邮寄": "否"}),
-    # October 2026 (重阳节): every other export header-only; no e-mail address, no birth,
+    # October 2026 (国庆节, 重阳节): every other export header-only; no e-mail address, no birth,
     # join or move-in date (no birthday, no anniversary, no e-mail newsletter).
     "header-only-nobody-by-email": ("2026-10", date(2026, 9, 20), (),
                                     ("transactions", "complaints", "contacts", "events"),
@@ -208,8 +226,12 @@ def test_an_edition_completes_with_empty_inputs_of_every_kind(sample, tmp_path, 
     else:
         assert "email" not in set(plan["channel"]) and not emailed
         assert _table(edition, "upcoming_birthdays").empty and _table(edition, "anniversaries").empty
-        # 重阳节 letters go to everyone reachable by post, and nothing else does.
-        assert set(manifest["kind"]) == {"festival-double-ninth"}
+        # No birthday, no anniversary, and 国庆节 is greeted by SMS: no letter. 重阳节 is
+        # asked only for members known to be 60 or over, and no birth date is known.
+        assert manifest.empty
+        suppressed = _table(edition, "suppressed")
+        assert {k for k in [*plan["kind"], *suppressed["kind"]]
+                if k.startswith("festival-")} == {"festival-national-day"}
     assert _table(edition, "complaint_stats").empty
     cover = PdfReader(edition / "report" / "monthly-report.pdf").pages[0].extract_text()
     assert f"{int(month[:4])}年{int(month[5:])}月刊" in cover

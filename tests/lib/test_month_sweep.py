@@ -190,10 +190,13 @@ def test_each_greeted_festival_once_a_year_with_its_own_date(year):
         for kind in chosen["kind"]:
             months.setdefault(kind, []).append(edition.month)
             assert kind.removeprefix("festival-") in dated
-    # 春节 in January or February, 端午 in May or June, 中秋 in September or October,
-    # 重阳 in October or November: each exactly once a year.
-    allowed = {"spring": (1, 2), "dragon-boat": (5, 6), "mid-autumn": (9, 10),
+    # 元旦, 劳动节 and 国庆节 on their day, 清明 on 4-6 April, 春节 in January or February,
+    # 端午 in May or June, 中秋 in September or October, 重阳 in October or November:
+    # each greeted festival exactly once a year.
+    allowed = {"new-year": (1,), "spring": (1, 2), "qingming": (4,), "labour-day": (5,),
+               "dragon-boat": (5, 6), "mid-autumn": (9, 10), "national-day": (10,),
                "double-ninth": (10, 11)}
+    assert sorted(CONFIG.calendar.greeting_festivals) == sorted(allowed)
     assert sorted(months) == sorted(f"festival-{k}" for k in allowed)
     for key, pair in allowed.items():
         (month,) = months[f"festival-{key}"]
@@ -218,7 +221,7 @@ def test_festival_rows_of_an_empty_holidays_table_are_empty():
     rows = letters._festival_rows(calendar(2027).iloc[0:0], "2027-01")
     assert rows.empty and list(rows.columns) == ["festival_key", "festival_date",
                                                  "festival_name", "festival_name_en"]
-    assert greeted(Edition.after(date(2026, 12, 6))).empty  # January 2027: no festival
+    assert greeted(Edition.after(date(2027, 2, 20))).empty  # March 2027: no festival
 
 
 # --------------------------------------------------------------------------- one edition
@@ -228,11 +231,15 @@ def build(tables: dict[str, pd.DataFrame], segments: pd.DataFrame, edition: Edit
     """What the contact, render and report steps make of `tables` for `edition`."""
     members = tables["members"]
     born, kept = occasions(members, edition)
-    wanted = requests(members, born, kept, greeted(edition), pd.Timestamp(edition.first_day))
+    wanted = requests(members, born, kept, greeted(edition), pd.Timestamp(edition.first_day),
+                      CONFIG.calendar.festival_min_age)
     result = plan_contacts(members, wanted, tables["contacts"], edition, CONFIG.contact)
     plan, suppressed = result.plan, result.suppressed
     year_holidays = holidays(edition.first_day.year)
     pieces = letters.letter_pieces(plan, members, born, kept, year_holidays, edition.month)
+    greetings = {channel: letters.letter_pieces(plan, members, born, kept, year_holidays,
+                                                edition.month, channel=channel)
+                 for channel in ("email", "sms")}
     prepared = nl.prepare(plan, members, segments, born, year_holidays, tables["events"],
                           CONFIG, edition.month)
     report_tables = {"segments": segments, "upcoming_birthdays": born, "anniversaries": kept,
@@ -241,7 +248,8 @@ def build(tables: dict[str, pd.DataFrame], segments: pd.DataFrame, edition: Edit
                                    {"contact_plan": result.reconciliation()}, plan, suppressed,
                                    CONFIG, edition)
     return {"born": born, "kept": kept, "wanted": wanted, "plan": plan,
-            "suppressed": suppressed, "pieces": pieces, "prepared": prepared,
+            "suppressed": suppressed, "pieces": pieces, "greetings": greetings,
+            "prepared": prepared,
             "context": context}
 
 
@@ -263,6 +271,12 @@ def check_edition(built: dict, edition: Edition, members: pd.DataFrame) -> None:
     assert in_month(pieces["occasion_date"].dt.date, edition)
     festive = pieces[pieces["kind"].str.startswith("festival-")]
     assert festive["festival_name"].notna().all()
+    # E-mail and SMS greetings: exactly the planned ones of the channel, dated in the month.
+    for channel, found in built["greetings"].items():
+        wanted_ids = plan.loc[(plan["channel"] == channel) & (plan["kind"] != "newsletter"),
+                              "piece_id"]
+        assert sorted(found["piece_id"]) == sorted(wanted_ids), channel
+        assert in_month(found["occasion_date"].dt.date, edition), channel
     # Newsletters: every planned newsletter piece by e-mail, by post or counted as skipped;
     # a birthday note only for a birthday in the edition month.
     prepared = built["prepared"]
