@@ -434,7 +434,7 @@ def care_report():
     config = ClubConfig.model_validate({"costs": {"print_cny": 0.8, "postage_cny": 1.2,
                                                   "email_cny": 0.01}})
     context = build_report_context(tables, _members(), _transactions(), RECONCILIATION, plan,
-                                   suppressed, config, Edition(EDITION, AS_OF))
+                                   suppressed, config, Edition(EDITION, AS_OF), PRODUCED)
     return context, "\n".join(_pages(render_report(context).pdf))
 
 
