@@ -26,11 +26,10 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
 from pypdf import PdfReader
 from weasyprint import HTML
 
-from bench.render import PARTITION, PLAIN_PAGE, _render_plain, _table
+from bench.render import PARTITION, _render_plain, _table
 from pipeline.config import load_config
 from pipeline.lib import letters, newsletter, pdf
 from pipeline.settings import PATHS

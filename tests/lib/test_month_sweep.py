@@ -9,7 +9,7 @@ month with them must give each occasion once, dated inside the month.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from functools import lru_cache
 
 import pandas as pd

@@ -1,6 +1,5 @@
 """Returned mail: who stays off post, and what lifts it."""
 
-from datetime import date
 
 import pandas as pd
 
