@@ -21,6 +21,20 @@ DATA_STEPS = ["stg_members", "stg_transactions", "stg_complaints", "stg_contacts
               "warehouse", *MARTS, "contact_reconciliation", "warehouse_marts"]
 
 
+def step_seconds(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
+    """Seconds from start to success of each step of a run, from its event log."""
+    starts, seconds = {}, {}
+    for record in instance.all_logs(run_id):
+        event = record.dagster_event
+        if event is None:
+            continue
+        if event.event_type == dg.DagsterEventType.STEP_START:
+            starts[event.step_key] = record.timestamp
+        elif event.event_type == dg.DagsterEventType.STEP_SUCCESS:
+            seconds[event.step_key] = record.timestamp - starts[event.step_key]
+    return seconds
+
+
 def main(exports: str, out: str, warehouse: str) -> None:
     job = defs.resolve_job_def("monthly_edition")
     instance = dg.DagsterInstance.ephemeral()
@@ -32,15 +46,7 @@ def main(exports: str, out: str, warehouse: str) -> None:
         asset_selection=[dg.AssetKey(name) for name in DATA_STEPS],
     )
     wall = time.perf_counter() - started
-    starts, seconds = {}, {}
-    for record in instance.all_logs(result.run_id):
-        event = record.dagster_event
-        if event is None:
-            continue
-        if event.event_type == dg.DagsterEventType.STEP_START:
-            starts[event.step_key] = record.timestamp
-        elif event.event_type == dg.DagsterEventType.STEP_SUCCESS:
-            seconds[event.step_key] = record.timestamp - starts[event.step_key]
+    seconds = step_seconds(instance, result.run_id)
     rows = {}
     for name in DATA_STEPS[:5]:
         for materialization in result.asset_materializations_for_node(name):

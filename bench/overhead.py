@@ -29,7 +29,7 @@ from pathlib import Path
 from pypdf import PdfReader
 from weasyprint import HTML
 
-from bench.render import PARTITION, _render_plain, _table
+from bench.render import PARTITION, _render_plain, edition_tables
 from pipeline.config import load_config
 from pipeline.lib import letters, newsletter, pdf
 from pipeline.settings import PATHS
@@ -65,12 +65,8 @@ def _cold_first_render() -> float:
 
 
 def main(out: str) -> None:
-    work = Path(out) / ".work" / PARTITION
     config = load_config()
-    plan, members = _table(work, "contact_plan"), _table(work, "stg_members")
-    birthdays, anniversaries = _table(work, "upcoming_birthdays"), _table(work, "anniversaries")
-    holidays, segments = _table(work, "holidays"), _table(work, "segments")
-    events = _table(work, "stg_events")
+    plan, members, birthdays, anniversaries, holidays, segments, events = edition_tables(out)
     ms: dict[str, float] = {}
 
     pieces = letters.letter_pieces(plan, members, birthdays, anniversaries, holidays, EDITION)

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from bench.measure import step_seconds
 from bench.overhead import _direct
 from bench.render import PARTITION, _render_plain, _table
 from pipeline.config import load_config
@@ -128,16 +129,8 @@ def pipeline(exports: Path, out: Path, warehouse: Path, processes: int) -> dict:
                            asset_selection=[dg.AssetKey(s) for s in steps]) as result:
         wall = time.perf_counter() - started
         assert result.success, "print steps failed"
-        pages, letter_pages, seconds = 0, 0, {}
-        starts = {}
-        for record in instance.all_logs(result.run_id):
-            event = record.dagster_event
-            if event is None:
-                continue
-            if event.event_type == dg.DagsterEventType.STEP_START:
-                starts[event.step_key] = record.timestamp
-            elif event.event_type == dg.DagsterEventType.STEP_SUCCESS:
-                seconds[event.step_key] = round(record.timestamp - starts[event.step_key], 2)
+        pages, letter_pages = 0, 0
+        seconds = {k: round(v, 2) for k, v in step_seconds(instance, result.run_id).items()}
         for name in SHARD_NAMES:
             meta = out / ".work" / PARTITION / name / "meta.json"  # the step's output
             value = json.loads(meta.read_text(encoding="utf-8"))["value"]

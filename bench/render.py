@@ -82,13 +82,18 @@ def _emails_per_second(prepared, emailed, folder: Path) -> tuple[int, float]:
     return written, time.perf_counter() - started
 
 
-def main(out: str, email_dir: str | None = None) -> None:
+def edition_tables(out: str) -> tuple[pd.DataFrame, ...]:
+    """The tables the print steps read, from a run's work folder: plan, members,
+    birthdays, anniversaries, holidays, segments, events."""
     work = Path(out) / ".work" / PARTITION
+    return tuple(_table(work, name) for name in (
+        "contact_plan", "stg_members", "upcoming_birthdays", "anniversaries", "holidays",
+        "segments", "stg_events"))
+
+
+def main(out: str, email_dir: str | None = None) -> None:
     config = load_config()
-    plan, members = _table(work, "contact_plan"), _table(work, "stg_members")
-    birthdays, anniversaries = _table(work, "upcoming_birthdays"), _table(work, "anniversaries")
-    holidays, segments = _table(work, "holidays"), _table(work, "segments")
-    events = _table(work, "stg_events")
+    plan, members, birthdays, anniversaries, holidays, segments, events = edition_tables(out)
     result = {"processes": PROCESSES}
 
     pieces = letters.letter_pieces(plan, members, birthdays, anniversaries, holidays, EDITION)
