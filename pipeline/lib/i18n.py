@@ -10,6 +10,9 @@ import re
 from datetime import date
 
 import pandas as pd
+import yaml
+
+from pipeline.settings import PATHS
 
 LANGUAGES = ("zh-CN", "zh-TW", "en")
 DEFAULT_LANGUAGE = "zh-CN"
@@ -23,6 +26,18 @@ _DEAR = {"zh-CN": "尊敬的", "zh-TW": "尊敬的", "en": "Dear"}
 _MEMBER = {"zh-CN": "会员", "zh-TW": "會員", "en": "Member"}
 _HOUSEHOLD = {"zh-CN": "{surname}府", "zh-TW": "{surname}府", "en": "The {surname} Household"}
 _HOUSEHOLD_OF = {"zh-CN": "{name}", "zh-TW": "{name}", "en": "The Household of {name}"}
+
+
+def language_strings(folder: str) -> dict[str, dict]:
+    """templates/<folder>/strings.yaml, checked: every language has every key of the
+    default language (ValueError naming the file, the language and the keys)."""
+    words = yaml.safe_load((PATHS.templates / folder / "strings.yaml").read_text(encoding="utf-8"))
+    reference = set(words[DEFAULT_LANGUAGE])
+    for lang in LANGUAGES:
+        missing = reference - set(words.get(lang, {}))
+        if missing:
+            raise ValueError(f"{folder} strings.yaml: {lang} lacks {sorted(missing)}")
+    return words
 
 
 def language(value: str | None) -> str:

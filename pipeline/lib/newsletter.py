@@ -238,13 +238,7 @@ def extra_values(extra: pd.Series) -> list[dict]:
 @lru_cache(maxsize=1)
 def strings() -> dict[str, dict]:
     """templates/newsletter/strings.yaml, checked: every language has every key."""
-    words = yaml.safe_load((PATHS.templates / FOLDER / "strings.yaml").read_text(encoding="utf-8"))
-    reference = set(words[i18n.DEFAULT_LANGUAGE])
-    for lang in i18n.LANGUAGES:
-        missing = reference - set(words.get(lang, {}))
-        if missing:
-            raise ValueError(f"newsletter strings.yaml: {lang} lacks {sorted(missing)}")
-    return words
+    return i18n.language_strings(FOLDER)
 
 
 @lru_cache(maxsize=1)

@@ -29,7 +29,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from pipeline.config import ClubConfig
 from pipeline.lib import i18n
@@ -37,7 +36,6 @@ from pipeline.lib import letters as lt
 from pipeline.lib.occasions import send_on
 from pipeline.lib.privacy import spreadsheet_safe
 from pipeline.lib.sms_length import sms_length
-from pipeline.settings import PATHS
 
 CHANNEL = "sms"
 COLUMNS: tuple[str, ...] = ("piece_id", "member_id", "kind", "phone", "send_on", "send_window",
@@ -48,13 +46,7 @@ WORDINGS = ("full", "short", "generic")
 @lru_cache(maxsize=1)
 def strings() -> dict[str, dict]:
     """templates/sms/strings.yaml, checked: every language words the same kinds."""
-    words = yaml.safe_load((PATHS.templates / "sms" / "strings.yaml").read_text(encoding="utf-8"))
-    reference = set(words[i18n.DEFAULT_LANGUAGE])
-    for lang in i18n.LANGUAGES:
-        missing = reference - set(words.get(lang, {}))
-        if missing:
-            raise ValueError(f"sms strings.yaml: {lang} lacks {sorted(missing)}")
-    return words
+    return i18n.language_strings("sms")
 
 
 def signature(config: ClubConfig) -> str:
