@@ -37,7 +37,6 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-import yaml
 from markupsafe import Markup
 
 from pipeline.config import ClubConfig
@@ -48,7 +47,6 @@ from pipeline.lib.edition import first_day_of
 from pipeline.lib.occasions import send_on
 from pipeline.lib.privacy import spreadsheet_safe
 from pipeline.lib.templating import environment
-from pipeline.settings import PATHS
 
 CHANNEL = "email"
 OUTBOX_COLUMNS: tuple[str, ...] = ("piece_id", "member_id", "kind", "to", "subject", "file",
@@ -62,7 +60,8 @@ POLICY = compat32.clone(linesep="\r\n", max_line_length=998)
 
 @lru_cache(maxsize=1)
 def strings() -> dict[str, dict]:
-    return yaml.safe_load((PATHS.templates / "email" / "strings.yaml").read_text(encoding="utf-8"))
+    """templates/email/strings.yaml, checked: every language has every key."""
+    return i18n.language_strings("email")
 
 
 @dataclass(frozen=True)
@@ -169,7 +168,7 @@ class Greetings:
         self.footers = {lang: _footer(config, lang, self.styles[lang]) for lang in i18n.LANGUAGES}
 
     def club_name(self, lang: str) -> str:
-        return self.config.club.name if lang == "en" else self.config.club.name_zh
+        return nl.club_name(self.config, lang)
 
     def render(self, view: dict) -> tuple[str, str, str]:
         """(subject, html, text) of one greeting piece (`view` from letters.piece_view)."""
@@ -239,19 +238,20 @@ def write_newsletters(plan: pd.DataFrame, members: pd.DataFrame, config: ClubCon
         members[["member_id", "name", "email", "language"]].astype({"member_id": "string"})
         .drop_duplicates("member_id"), on="member_id", how="left")
     sender, rows = Sender.of(config), []
-    day = send_on(first_day_of(edition), as_of)
+    start = first_day_of(edition)
+    day = send_on(start, as_of)
+    subjects = {lang: nl._headline(config, start, lang)["title"] for lang in i18n.LANGUAGES}
     stems = nl.safe_names(pieces["member_id"].tolist())
     for piece, stem in zip(pieces.to_dict("records"), stems):
         lang = i18n.language(piece["language"] if isinstance(piece["language"], str) else None)
-        subject = nl._headline(config, first_day_of(edition), lang)["title"]
+        subject = subjects[lang]
         html = (newsletters_dir / "html" / f"{stem}.html").read_text(encoding="utf-8")
         text = (newsletters_dir / "text" / f"{stem}.txt").read_text(encoding="utf-8")
         address = lt._text(piece["email"])
         if not address:
             raise ValueError(f"email {piece['piece_id']}: the member has no e-mail address")
-        sender_name = config.club.name if lang == "en" else config.club.name_zh
         data = message(piece_id=str(piece["piece_id"]), subject=subject, sender=sender,
-                       sender_name=sender_name, to_name=lt._text(piece["name"]),
+                       sender_name=nl.club_name(config, lang), to_name=lt._text(piece["name"]),
                        to_address=address, text=text, html=html, day=day)
         relative = _eml_path(nl.KIND, str(piece["piece_id"]))
         _write(folder, relative, data)

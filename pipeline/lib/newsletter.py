@@ -343,9 +343,14 @@ def _event_items(frame: pd.DataFrame, lang: str) -> list[dict]:
     ]
 
 
+def club_name(config: ClubConfig, lang: str) -> str:
+    """The club's name as a member reading `lang` sees it."""
+    return config.club.name if lang == "en" else config.club.name_zh
+
+
 def _club(config: ClubConfig, lang: str) -> dict:
     club, words = config.club, strings()[lang]
-    name = club.name if lang == "en" else club.name_zh
+    name = club_name(config, lang)
     lines = club.return_address.lines
     joiner = "" if lines and i18n.is_chinese_name(lines[0]) else ", "  # 上海市浦东新区…
     address = joiner.join(lines)
