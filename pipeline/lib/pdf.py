@@ -163,9 +163,12 @@ def join_pdfs(documents: list[bytes], pad_to_even: bool = False) -> bytes:
         return documents[0]
     with pikepdf.new() as joined:
         sources = [pikepdf.open(io.BytesIO(data)) for data in documents]
+        destinations = pikepdf.NameTree.new(joined)
         try:
             for number, source in enumerate(sources, start=1):
+                offset = len(joined.pages)
                 joined.pages.extend(source.pages)
+                _copy_destinations(source, joined, offset, destinations)
                 if pad_to_even and number < len(sources) and len(source.pages) % 2:
                     box = source.pages[-1].mediabox
                     joined.add_blank_page(page_size=(float(box[2]) - float(box[0]),
@@ -175,6 +178,8 @@ def join_pdfs(documents: list[bytes], pad_to_even: bool = False) -> bytes:
             for key in ("/Lang", "/ViewerPreferences", "/MarkInfo"):
                 if key in first.Root:
                     joined.Root[key] = joined.copy_foreign(first.make_indirect(first.Root[key]))
+            if len(destinations):
+                joined.Root.Names = pikepdf.Dictionary(Dests=destinations.obj)
             _name_subsets_by_content(joined)
             buffer = io.BytesIO()
             joined.save(buffer, deterministic_id=True, compress_streams=True,
@@ -183,6 +188,25 @@ def join_pdfs(documents: list[bytes], pad_to_even: bool = False) -> bytes:
             for source in sources:
                 source.close()
     return buffer.getvalue()
+
+
+def _copy_destinations(source: pikepdf.Pdf, joined: pikepdf.Pdf, offset: int,
+                       into: pikepdf.NameTree) -> None:
+    """Add the named destinations of `source` (each piece's anchor) to `into`, pointing
+    at the same page among `joined`'s pages, which hold `source`'s from `offset` on."""
+    names = source.Root.get("/Names")
+    if names is None or "/Dests" not in names:
+        return
+    index = {page.objgen: number for number, page in enumerate(source.pages)}
+    for name, target in pikepdf.NameTree(names.Dests).items():
+        if isinstance(target, pikepdf.Dictionary):  # the {/D [...]} form
+            target = target.D
+        page = index.get(target[0].objgen)
+        if page is None:
+            continue  # a destination to no page of the part (none is written)
+        rest = [joined.copy_foreign(item) if isinstance(item, pikepdf.Object) and
+                item.is_indirect else item for item in list(target)[1:]]
+        into[name] = pikepdf.Array([joined.pages[offset + page].obj, *rest])
 
 
 _SUBSET_TAG = 6  # letters before the "+" of a subset font's name
