@@ -14,6 +14,8 @@ from pathlib import Path
 
 import dagster as dg
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from pipeline.config import ClubConfig, load_config
 from pipeline.lib.edition import Edition, today
@@ -91,6 +93,12 @@ def only_columns(*names: str) -> dict:
     return {"columns": list(names)}
 
 
+def as_parquet() -> dict:
+    """AssetIn metadata: hand the step the Path of its upstream's rows.parquet instead of
+    the rows, for a step that reads it with DuckDB (`warehouse.query`)."""
+    return {"parquet": True}
+
+
 class ParquetIOManager(dg.ConfigurableIOManager):
     """Stores each step's tables as Parquet under `base_dir/<partition>/<asset>/`.
 
@@ -128,6 +136,9 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         elif isinstance(obj, pd.DataFrame):
             obj.to_parquet(folder / "rows.parquet", index=False)
             meta = {"kind": "frame"}
+        elif isinstance(obj, pa.Table):
+            pq.write_table(obj, folder / "rows.parquet")
+            meta = {"kind": "frame"}
         else:
             meta = {"kind": "json", "value": obj}
         (folder / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
@@ -135,6 +146,8 @@ class ParquetIOManager(dg.ConfigurableIOManager):
     def load_input(self, context: dg.InputContext):
         folder = self._dir(context)
         meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        if (context.definition_metadata or {}).get("parquet"):
+            return folder / "rows.parquet"
         if meta["kind"] == "staged":
             wanted = context.definition_metadata or {}
             with_rows = wanted.get("rows", True)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from pipeline.settings import PATHS
 
@@ -62,14 +63,34 @@ def load_frames(path: Path, schema: str, frames: dict[str, pd.DataFrame]) -> dic
     return {f"{schema}.{name}": len(frame) for name, frame in frames.items()}
 
 
-def query(model: str, params: dict | None = None, **relations: pd.DataFrame) -> pd.DataFrame:
-    """Run `pipeline/sql/<model>.sql` in an in-memory DuckDB over the given frames, with
-    `params` bound to its `$name` placeholders (values are never pasted into SQL).
+Relation = pd.DataFrame | pa.Table | Path
+
+
+def _connect_over(relations: dict[str, Relation]) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with each relation registered under its name: a frame or an
+    Arrow table as it is, a Parquet file as a view DuckDB reads directly."""
+    con = duckdb.connect()
+    for name, relation in relations.items():
+        if isinstance(relation, Path):
+            con.read_parquet(str(relation)).create_view(name)
+        else:
+            con.register(name, relation)
+    return con
+
+
+def query(model: str, params: dict | None = None, **relations: Relation) -> pd.DataFrame:
+    """Run `pipeline/sql/<model>.sql` in an in-memory DuckDB over the given relations
+    (frames, Arrow tables or Parquet files), with `params` bound to its `$name`
+    placeholders (values are never pasted into SQL).
 
     Steps compute with their own in-memory connection and hand results on as Parquet, so
     only the warehouse step ever opens the warehouse file for writing.
     """
-    with duckdb.connect() as con:
-        for name, frame in relations.items():
-            con.register(name, frame)
+    with _connect_over(relations) as con:
         return con.execute(sql_text(model), params or None).df()
+
+
+def query_arrow(model: str, params: dict | None = None, **relations: Relation) -> pa.Table:
+    """`query`, returning an Arrow table (no pandas conversion of large results)."""
+    with _connect_over(relations) as con:
+        return con.execute(sql_text(model), params or None).fetch_arrow_table()
