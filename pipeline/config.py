@@ -14,13 +14,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from pipeline.lib.calendar import WESTERN_DATES
-from pipeline.lib.calls import CallRules
-from pipeline.lib.care import CareRules, Costs
-from pipeline.lib.complaints import SlaTargets
-from pipeline.lib.contact import ContactRules
-from pipeline.lib.rfm import DEFAULT_SEGMENT_RULES, SegmentRule, check_segment_rules
-from pipeline.lib.scoring import (
+from pipeline.lib.rules.calendar import WESTERN_DATES
+from pipeline.lib.rules.calls import CallRules
+from pipeline.lib.rules.care import CareRules, Costs
+from pipeline.lib.rules.complaints import SlaTargets
+from pipeline.lib.rules.contact import ContactRules
+from pipeline.lib.rules.rfm import DEFAULT_SEGMENT_RULES, SegmentRule, check_segment_rules
+from pipeline.lib.rules.scoring import (
     DEFAULT_INDICATORS,
     DEFAULT_TIERS,
     Indicator,
