@@ -31,7 +31,7 @@ from weasyprint import HTML
 
 from bench.render import PARTITION, _render_plain, edition_tables
 from pipeline.config import load_config
-from pipeline.lib import letters, newsletter, pdf
+from pipeline.lib.documents import letters, newsletter, pdf
 from pipeline.settings import PATHS
 
 EDITION = PARTITION[:7]

@@ -36,7 +36,7 @@ from bench.render import PARTITION, _render_plain, _table
 from pipeline.config import load_config
 from pipeline.defs.render.shards import SHARD_NAMES
 from pipeline.defs.resources import run_config
-from pipeline.lib import letters, newsletter
+from pipeline.lib.documents import letters, newsletter
 from pipeline.run import PRELOAD, QUIET, monthly_job
 
 FLOOR_PAGES = int(os.environ.get("BENCH_FLOOR_PAGES", "100"))

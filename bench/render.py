@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipeline.config import load_config
-from pipeline.lib import letters, newsletter, pdf
+from pipeline.lib.documents import letters, newsletter, pdf
 
 PARTITION = "2026-12-01"
 LETTERS = int(os.environ.get("BENCH_LETTERS", "1200"))

@@ -66,8 +66,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from pipeline.lib import lunar
-from pipeline.lib.schema import COMPLAINTS
+from pipeline.lib.rules import lunar
+from pipeline.lib.read.schema import COMPLAINTS
 from pipeline.settings import PATHS
 
 DEFAULT_REFERENCE_DIR = PATHS.reference

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from pipeline.config import ConfigError, load_config
 from pipeline.lib.edition import Edition, today
-from pipeline.lib.glyphs import FontsMissing
-from pipeline.lib.readers import ExportError
+from pipeline.lib.documents.glyphs import FontsMissing
+from pipeline.lib.read.readers import ExportError
 from pipeline.settings import PATHS
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -152,7 +152,7 @@ def _sample(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from pipeline.lib.check import check_exports
+    from pipeline.lib.read.check import check_exports
 
     if not args.exports.is_dir():
         raise UsageError(f"--exports {args.exports}: not a folder")
@@ -162,7 +162,7 @@ def _check(args: argparse.Namespace) -> int:
 def _calendar(args: argparse.Namespace) -> int:
     """CSV on stdout with the columns of tables/holidays.csv; warnings on stderr."""
     from pipeline.defs.calendar.assets import club_calendar
-    from pipeline.lib.calendar import official_days
+    from pipeline.lib.rules.calendar import official_days
     from pipeline.lib.privacy import spreadsheet_safe
 
     if not 1901 <= args.year <= 2099:
@@ -179,7 +179,7 @@ def _calendar(args: argparse.Namespace) -> int:
 def _forget(args: argparse.Namespace) -> int:
     """Register the member as erased and remove them from the warehouse and editions.
     The id is not echoed: terminals and CI logs are kept free of it."""
-    from pipeline.lib.erasure import forget_member
+    from pipeline.lib.delivery.erasure import forget_member
 
     if not args.member.strip():
         raise UsageError("--member: a member id is required")

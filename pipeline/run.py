@@ -11,7 +11,7 @@ import dagster as dg
 
 from pipeline.defs.resources import run_config
 from pipeline.lib.privacy import owner_only_umask, restrict_file
-from pipeline.lib.readers import ExportError
+from pipeline.lib.read.readers import ExportError
 from pipeline.settings import PATHS
 
 
@@ -42,7 +42,7 @@ def _innermost(error):
 
 def project_frame(stack: list[str]) -> str | None:
     """The innermost frame of the project's own code in a formatted stack, as
-    `pipeline/lib/letters.py:116 in _festival_rows` (None when no frame is ours)."""
+    `pipeline/lib/documents/letters.py:116 in _festival_rows` (None when no frame is ours)."""
     package = PATHS.root / "pipeline"
     for path, line, function in reversed(FRAME.findall("".join(stack))):
         if Path(path).is_relative_to(package):

@@ -5,8 +5,8 @@ import pandas as pd
 
 from pipeline.defs.resources import ClubPressSettings
 from pipeline.lib.edition import Edition
-from pipeline.lib.calendar import KINDS
-from pipeline.lib.ingest import is_in
+from pipeline.lib.rules.calendar import KINDS
+from pipeline.lib.read.ingest import is_in
 
 
 def _result(passed: bool, **metadata) -> dg.AssetCheckResult:

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from pipeline.config import ClubConfig, load_config
 from pipeline.lib.edition import Edition, today
-from pipeline.lib.ingest import Staged
+from pipeline.lib.read.ingest import Staged
 from pipeline.settings import PATHS
 
 

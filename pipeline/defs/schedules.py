@@ -18,7 +18,7 @@ import dagster as dg
 
 from pipeline.config import ClubConfig, load_config
 from pipeline.lib.edition import Edition
-from pipeline.lib.inbox import ready_folders
+from pipeline.lib.read.inbox import ready_folders
 from pipeline.defs.resources import run_config
 from pipeline.settings import PATHS
 

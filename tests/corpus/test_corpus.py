@@ -22,9 +22,9 @@ import pytest
 import yaml
 
 from pipeline.cli import main
-from pipeline.lib.ingest import COLUMN_IGNORED, ingest_table
-from pipeline.lib.readers import ExportError
-from pipeline.lib.schema import TABLES
+from pipeline.lib.read.ingest import COLUMN_IGNORED, ingest_table
+from pipeline.lib.read.readers import ExportError
+from pipeline.lib.read.schema import TABLES
 
 CORPUS = Path(__file__).parent
 CASES = sorted(p.parent.name for p in CORPUS.glob("*/expected.yaml"))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.lib import templating
+from pipeline.lib.documents import templating
 from pipeline.run import RunFailed, run_edition
 from pipeline.settings import PATHS
 
@@ -88,7 +88,7 @@ def test_an_unexpected_error_names_the_step_and_project_line_and_logs_the_traceb
         published, monkeypatch):
     """A bug, not bad input: the operator is told the step, the error and the project's
     own line, and the whole traceback is kept in a log inside --out."""
-    from pipeline.lib import letters
+    from pipeline.lib.documents import letters
 
     before = files(published / "out" / "2026-12")
     monkeypatch.setattr(letters, "piece_view", lambda piece: letters.club_view(None))

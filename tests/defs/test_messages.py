@@ -15,7 +15,7 @@ import pytest
 
 from pipeline.defs.render.messages import EVERY_PIECE_ONCE, produced
 from pipeline.defs.resources import ClubPressSettings
-from pipeline.lib import produced as produced_lib
+from pipeline.lib.delivery import produced as produced_lib
 from pipeline.run import run_edition
 
 AS_OF = date(2026, 12, 20)

@@ -25,7 +25,7 @@ import pytest
 from pypdf import PdfReader
 
 from pipeline.cli import main
-from pipeline.lib import pdf
+from pipeline.lib.documents import pdf
 from pipeline.run import run_edition
 from pipeline.settings import PATHS
 from tests.conftest import DATA

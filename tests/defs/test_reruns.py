@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.lib.delivery import check
+from pipeline.lib.delivery.delivery import check
 from pipeline.run import run_edition
 from pipeline.settings import PROJECT_ROOT
 

@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 from pipeline.cli import main
-from pipeline.lib.ingest import ingest_table
-from pipeline.lib.schema import TABLES
+from pipeline.lib.read.ingest import ingest_table
+from pipeline.lib.read.schema import TABLES
 
 CONFIG = "print:\n  drops: weekly\n  lead_days: 7\n"
 

@@ -11,11 +11,12 @@ import pytest
 
 from pipeline.config import load_config
 from pipeline.defs.calendar.assets import club_calendar
-from pipeline.lib import emails, letters, produced, sms
-from pipeline.lib.calendar import festivals_in_month
-from pipeline.lib.contact import plan_contacts
+from pipeline.lib.delivery import emails, produced, sms
+from pipeline.lib.documents import letters
+from pipeline.lib.rules.calendar import festivals_in_month
+from pipeline.lib.rules.contact import plan_contacts
 from pipeline.lib.edition import Edition
-from pipeline.lib.occasions import greeting_festivals, requests
+from pipeline.lib.rules.occasions import greeting_festivals, requests
 
 CONFIG = load_config()
 AS_OF = date(2026, 12, 20)

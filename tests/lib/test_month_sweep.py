@@ -17,17 +17,17 @@ import pytest
 
 from pipeline.config import ClubConfig
 from pipeline.defs.calendar.assets import birth_dates, club_calendar
-from pipeline.lib import letters
-from pipeline.lib import newsletter as nl
-from pipeline.lib.birthdays import anniversaries_in_window, birthdays_in_window
-from pipeline.lib.calendar import festival_key, festivals_in_month
-from pipeline.lib.contact import plan_contacts
+from pipeline.lib.documents import letters
+from pipeline.lib.documents import newsletter as nl
+from pipeline.lib.rules.birthdays import anniversaries_in_window, birthdays_in_window
+from pipeline.lib.rules.calendar import festival_key, festivals_in_month
+from pipeline.lib.rules.contact import plan_contacts
 from pipeline.lib.edition import Edition
-from pipeline.lib.ingest import ingest_table
-from pipeline.lib.occasions import greeting_festivals, requests
-from pipeline.lib.report import build_report_context
-from pipeline.lib.schema import TABLES
-from pipeline.lib.segments import build_segments
+from pipeline.lib.read.ingest import ingest_table
+from pipeline.lib.rules.occasions import greeting_festivals, requests
+from pipeline.lib.documents.report import build_report_context
+from pipeline.lib.read.schema import TABLES
+from pipeline.lib.rules.segments import build_segments
 from tests.conftest import DATA
 
 YEARS = range(2015, 2036)

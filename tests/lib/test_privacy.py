@@ -5,16 +5,16 @@ import stat
 import pandas as pd
 import pytest
 
-from pipeline.lib.publish import write_table
-from pipeline.lib.erasure import (
+from pipeline.lib.delivery.publish import write_table
+from pipeline.lib.delivery.erasure import (
     ErasureError,
     add_to_register,
     exclude_erased,
     load_register,
 )
-from pipeline.lib.ingest import empty_quarantine, ingest_table
+from pipeline.lib.read.ingest import empty_quarantine, ingest_table
 from pipeline.lib.privacy import restrict_tree, spreadsheet_cell
-from pipeline.lib.schema import TABLES
+from pipeline.lib.read.schema import TABLES
 
 
 @pytest.mark.parametrize(

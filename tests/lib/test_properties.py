@@ -16,9 +16,9 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.lib.ingest import ROW_QUARANTINED, ingest_table
-from pipeline.lib.parse import parse_date, parse_money, parse_timestamp
-from pipeline.lib.schema import TABLES
+from pipeline.lib.read.ingest import ROW_QUARANTINED, ingest_table
+from pipeline.lib.read.parse import parse_date, parse_money, parse_timestamp
+from pipeline.lib.read.schema import TABLES
 
 AS_OF = date(2026, 11, 20)
 SETTINGS = settings(max_examples=30, deadline=None,

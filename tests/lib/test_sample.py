@@ -14,10 +14,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.lib import parse
-from pipeline.lib.lunar import lunar_to_solar
+from pipeline.lib.read import parse
+from pipeline.lib.rules.lunar import lunar_to_solar
 from clubpress_tools.sample import DEFAULT_REFERENCE_DIR, MEMBER_HEADERS, UNKNOWN_MEMBER, write_sample
-from pipeline.lib.schema import TABLES
+from pipeline.lib.read.schema import TABLES
 
 AS_OF = date(2026, 11, 20)
 FILES = ("members", "transactions", "complaints", "contacts", "events")

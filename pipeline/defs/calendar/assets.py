@@ -8,9 +8,9 @@ import pandas as pd
 from pipeline.config import ClubConfig
 from pipeline.defs.partitions import editions
 from pipeline.defs.resources import ClubPressSettings, only_columns
-from pipeline.lib.birthdays import anniversaries_in_window, birthdays_in_window
-from pipeline.lib.calendar import CustomDate, build_calendar, official_days
-from pipeline.lib.ingest import Staged
+from pipeline.lib.rules.birthdays import anniversaries_in_window, birthdays_in_window
+from pipeline.lib.rules.calendar import CustomDate, build_calendar, official_days
+from pipeline.lib.read.ingest import Staged
 from pipeline.lib.progress import report
 from pipeline.settings import PATHS
 

@@ -5,14 +5,14 @@ import pandas as pd
 
 from pipeline.defs.partitions import editions
 from pipeline.defs.resources import ClubPressSettings
-from pipeline.lib.calendar import WorkingCalendar, working_calendar
-from pipeline.lib.complaints import (
+from pipeline.lib.rules.calendar import WorkingCalendar, working_calendar
+from pipeline.lib.rules.complaints import (
     backlog,
     complaint_stats as monthly_stats,
     overdue_by_owner,
     timing_anomalies,
 )
-from pipeline.lib.ingest import Staged
+from pipeline.lib.read.ingest import Staged
 from pipeline.settings import PATHS
 
 RECEIVED_BALANCE = "received_matches_export"

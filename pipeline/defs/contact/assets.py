@@ -8,13 +8,13 @@ import pandas as pd
 from pipeline.defs.calendar.assets import club_calendar
 from pipeline.defs.partitions import editions
 from pipeline.defs.resources import ClubPressSettings, only_columns
-from pipeline.lib.calendar import festivals_in_month
-from pipeline.lib.contact import CONTACT_COLUMNS, CONTACT_PURPOSE, MEMBER_COLUMNS, plan_contacts
-from pipeline.lib import care
-from pipeline.lib.ingest import Staged, is_in
-from pipeline.lib.occasions import greeting_festivals, requests
+from pipeline.lib.rules.calendar import festivals_in_month
+from pipeline.lib.rules.contact import CONTACT_COLUMNS, CONTACT_PURPOSE, MEMBER_COLUMNS, plan_contacts
+from pipeline.lib.rules import care
+from pipeline.lib.read.ingest import Staged, is_in
+from pipeline.lib.rules.occasions import greeting_festivals, requests
 from pipeline.lib.progress import report
-from pipeline.lib.returns import earlier_manifests, returned_addresses
+from pipeline.lib.rules.returns import earlier_manifests, returned_addresses
 
 ADDRESS_COLUMNS = ("province", "city", "district")  # the address as the manifest prints it
 

@@ -20,14 +20,14 @@ from pipeline.defs.partitions import editions
 from pipeline.defs.render.assets import RENDER_PARTS, fresh_dir
 from pipeline.defs.render.shards import PLAN_PART
 from pipeline.defs.resources import SUMMARY_ONLY, ClubPressSettings
-from pipeline.lib import changes as edition_changes
-from pipeline.lib.delivery import check, write_archive
-from pipeline.lib.publish import publish, run_record, write_json, write_table
-from pipeline.lib.ingest import Staged, file_sha256
+from pipeline.lib.rules import changes as edition_changes
+from pipeline.lib.delivery.delivery import check, write_archive
+from pipeline.lib.delivery.publish import publish, run_record, write_json, write_table
+from pipeline.lib.read.ingest import Staged, file_sha256
 from pipeline.lib.privacy import private_dir
 from pipeline.lib.progress import report
-from pipeline.lib.schema import TABLES
-from pipeline.lib.site import write_site
+from pipeline.lib.read.schema import TABLES
+from pipeline.lib.delivery.site import write_site
 from pipeline.settings import PATHS
 
 

@@ -6,8 +6,8 @@ import pandas as pd
 from pipeline.defs.partitions import editions
 from pipeline.defs.render.assets import fresh_dir
 from pipeline.defs.resources import ClubPressSettings, only_columns
-from pipeline.lib import calls
-from pipeline.lib.ingest import Staged
+from pipeline.lib.rules import calls
+from pipeline.lib.read.ingest import Staged
 from pipeline.lib.progress import report
 
 PART = "calls"  # the edition folder it fills

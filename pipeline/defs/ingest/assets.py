@@ -16,11 +16,11 @@ from pipeline.defs.resources import (
     only_columns,
 )
 from pipeline.lib.edition import Edition
-from pipeline.lib.erasure import erased_rows, exclude_erased, load_register
-from pipeline.lib.ingest import Staged, ingest_table
+from pipeline.lib.delivery.erasure import erased_rows, exclude_erased, load_register
+from pipeline.lib.read.ingest import Staged, ingest_table
 from pipeline.lib.privacy import owner_only_umask, private_dir, restrict_file
 from pipeline.lib.progress import rate, report
-from pipeline.lib.schema import TABLES, Table
+from pipeline.lib.read.schema import TABLES, Table
 from pipeline.lib.warehouse import load_frames, load_tables
 
 RECONCILES = "rows_reconcile"

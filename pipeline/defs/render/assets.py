@@ -15,14 +15,14 @@ from pipeline.defs.partitions import editions
 from pipeline.defs.render.shards import SHARD_NAMES, gather, shard_dir
 from pipeline.defs.resources import SUMMARY_ONLY, ClubPressSettings
 from pipeline.lib.edition import Edition
-from pipeline.lib.glyphs import LETTER_FONTS, missing_glyphs
-from pipeline.lib.ingest import Staged
-from pipeline.lib.letters import MANIFEST_COLUMNS, finish_letters, join_slices
-from pipeline.lib.pdf import page_count
-from pipeline.lib.newsletter import join_print_slices, prepare, write_email_timed
+from pipeline.lib.documents.glyphs import LETTER_FONTS, missing_glyphs
+from pipeline.lib.read.ingest import Staged
+from pipeline.lib.documents.letters import MANIFEST_COLUMNS, finish_letters, join_slices
+from pipeline.lib.documents.pdf import page_count
+from pipeline.lib.documents.newsletter import join_print_slices, prepare, write_email_timed
 from pipeline.lib.progress import report
-from pipeline.lib.report import build_report_context, render_report
-from pipeline.lib.schema import TABLES
+from pipeline.lib.documents.report import build_report_context, render_report
+from pipeline.lib.read.schema import TABLES
 
 REPORT_TABLES = [
     "segments", "churn_risk", "upcoming_birthdays", "anniversaries", "holidays",

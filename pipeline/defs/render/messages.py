@@ -8,10 +8,10 @@ import pandas as pd
 from pipeline.defs.partitions import editions
 from pipeline.defs.render.assets import fresh_dir
 from pipeline.defs.resources import ClubPressSettings
-from pipeline.lib import emails as email_lib
-from pipeline.lib import produced as produced_lib
-from pipeline.lib import sms as sms_lib
-from pipeline.lib.ingest import Staged
+from pipeline.lib.delivery import emails as email_lib
+from pipeline.lib.delivery import produced as produced_lib
+from pipeline.lib.delivery import sms as sms_lib
+from pipeline.lib.read.ingest import Staged
 from pipeline.lib.progress import rate, report
 
 EVERY_PIECE_ONCE = "every_planned_piece_has_exactly_one_output"

@@ -8,9 +8,9 @@ import pandas as pd
 from pipeline.defs.partitions import editions
 from pipeline.defs.render.assets import fresh_dir
 from pipeline.defs.resources import ClubPressSettings
-from pipeline.lib.ingest import Staged
+from pipeline.lib.read.ingest import Staged
 from pipeline.lib.progress import report
-from pipeline.lib.proofs import build_proofs
+from pipeline.lib.documents.proofs import build_proofs
 
 
 @dg.asset(

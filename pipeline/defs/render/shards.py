@@ -3,7 +3,7 @@
 Page layout is the slow part of an edition and runs in Python, so it scales only across
 processes. `print_plan` prepares the edition's print batches once (greeting letters of
 every kind and the print newsletters, checked for repeated ids and missing glyphs), deals
-them to `RENDER_SHARDS` shares (`pipeline.lib.shards.assign`) and writes each share to a
+them to `RENDER_SHARDS` shares (`pipeline.lib.documents.shards.assign`) and writes each share to a
 file of its own; each `print_shard_N_of_M` step reads only its share and renders it.
 Dagster's multiprocess executor runs the shards side by side (one process per core), and
 Kubernetes or Celery executors one pod or worker each. A shard writes its PDFs to its own
@@ -28,12 +28,12 @@ import pandas as pd
 from pipeline.config import ClubConfig
 from pipeline.defs.partitions import editions
 from pipeline.defs.resources import ClubPressSettings
-from pipeline.lib import letters as letter_lib
-from pipeline.lib import newsletter as newsletter_lib
+from pipeline.lib.documents import letters as letter_lib
+from pipeline.lib.documents import newsletter as newsletter_lib
 from pipeline.lib.edition import Edition
-from pipeline.lib.ingest import Staged
+from pipeline.lib.read.ingest import Staged
 from pipeline.lib.progress import report
-from pipeline.lib.shards import Job, assign, split
+from pipeline.lib.documents.shards import Job, assign, split
 
 RENDER_SHARDS = int(os.environ.get("CLUBPRESS_RENDER_SHARDS", "2"))
 PLAN_PART = "print-plan"  # render_dir part holding one file per share
@@ -63,7 +63,7 @@ def plan_shares(config: ClubConfig, edition: str, plan: pd.DataFrame,
                 birthdays: pd.DataFrame, anniversaries: pd.DataFrame,
                 holidays: pd.DataFrame, count: int, as_of=None) -> list[Share]:
     """Every print batch of the edition, prepared once, cut into slices and dealt to
-    `count` shares (`pipeline.lib.shards`); `as_of` (the cut-off) bounds the letters'
+    `count` shares (`pipeline.lib.documents.shards`); `as_of` (the cut-off) bounds the letters'
     mail_by. Raises ValueError / RenderError (naming the piece) before anything is laid
     out when a letter piece id repeats or a name or address has a character no font can
     print."""

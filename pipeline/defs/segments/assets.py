@@ -5,11 +5,11 @@ import pandas as pd
 
 from pipeline.defs.partitions import editions
 from pipeline.defs.resources import ClubPressSettings, only_columns
-from pipeline.lib.ingest import Staged, is_in
+from pipeline.lib.read.ingest import Staged, is_in
 from pipeline.lib.progress import report
-from pipeline.lib.scoring import churn_risk as churn_risk_list
-from pipeline.lib.scoring import count_open_complaints
-from pipeline.lib.segments import MEMBER_COLUMNS, TRANSACTION_COLUMNS, build_segments
+from pipeline.lib.rules.scoring import churn_risk as churn_risk_list
+from pipeline.lib.rules.scoring import count_open_complaints
+from pipeline.lib.rules.segments import MEMBER_COLUMNS, TRANSACTION_COLUMNS, build_segments
 from pipeline.lib.warehouse import query
 
 UNIQUE_MEMBERS = "one_row_per_member"

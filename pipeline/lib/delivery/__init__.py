@@ -1,0 +1,1 @@
+"""Delivery: e-mails, SMS, the mailing-house archive, the edition folder and its checks."""

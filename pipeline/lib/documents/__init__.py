@@ -1,0 +1,1 @@
+"""Documents: the Jinja environment, PDF layout, letters, newsletters, the report and proofs."""

@@ -1,0 +1,1 @@
+"""Reading the exports and staging them: files, encodings, values, quarantine."""

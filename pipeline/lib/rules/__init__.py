@@ -1,0 +1,1 @@
+"""The club's rules over staged data: segments, calendars, birthdays, complaints, the contact plan."""
