@@ -34,8 +34,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from pipeline.lib.read.ingest import ROW_QUARANTINED, Staged
-from pipeline.lib.read.parse import parse_id
+from pipeline.lib.read.ingest import ROW_QUARANTINED, Staged, normalise_ids
 from pipeline.lib.privacy import FILE_MODE, restrict_file, restrict_tree, spreadsheet_safe
 from pipeline.lib.read.readers import ExportError
 from pipeline.lib.read.schema import Table
@@ -64,7 +63,7 @@ def key_path(warehouse: Path) -> Path:
 
 def normalise_id(member_id: str) -> str:
     """The id as staging reads it (half-width, trimmed), so a register entry matches."""
-    value = parse_id(pd.Series([member_id], dtype="string")).values.iloc[0]
+    value = normalise_ids(pd.Series([member_id], dtype="string")).iloc[0]
     return "" if pd.isna(value) else str(value)
 
 
@@ -80,7 +79,7 @@ class Register:
         """True where a value (an id as written anywhere) names an erased member."""
         if not self.hashes or values.empty:
             return pd.Series(False, index=values.index)
-        ids = parse_id(values.astype("string")).values
+        ids = normalise_ids(values.astype("string"))
         unique = ids.dropna().unique()
         erased = {v for v in unique if self.digest(str(v)) in self.hashes}
         return ids.isin(erased).fillna(False).astype(bool)

@@ -1,17 +1,127 @@
--- Complaints; member_id may be blank or unknown and the case still counts.
-select
-    complaint_id::varchar         as complaint_id,
-    member_id::varchar            as member_id,
-    is_known_member::boolean      as is_known_member,
-    received_at::timestamp        as received_at,
-    channel::varchar              as channel,
-    category::varchar             as category,
-    severity::varchar             as severity,
-    owner::varchar                as owner,
-    first_response_at::timestamp  as first_response_at,
-    resolved_at::timestamp        as resolved_at,
-    status::varchar               as status,
-    satisfaction::tinyint         as satisfaction,
-    description::varchar          as description,
-    source_line::bigint           as source_line
-from source
+-- Complaints, typed from the export's text: one row per line; member_id may be blank or
+-- name no loaded member and the case still counts (`is_known_member` says which). With the
+-- quarantine entries of each row (q<stage>_<column>: 0 the reader, 1 hostile values,
+-- 2 values, 5 duplicate ids).
+with
+
+raw as (select * from raw),
+synonyms as (select * from synonyms),
+known_members as (select member_id from known_members),
+
+screened as (
+    select
+        *,
+        hostile(complaint_id, true, false, []) as complaint_id_why,
+        hostile(member_id, true, false, []) as member_id_why,
+        hostile(received_at, false, false, []) as received_at_why,
+        hostile(channel, true, false, []) as channel_why,
+        hostile(category, true, false, []) as category_why,
+        hostile(severity, true, false, []) as severity_why,
+        hostile(owner, true, false, []) as owner_why,
+        hostile(first_response_at, false, false, []) as first_response_at_why,
+        hostile(resolved_at, false, false, []) as resolved_at_why,
+        hostile(status, false, false, []) as status_why,
+        hostile(satisfaction, false, false, []) as satisfaction_why,
+        hostile(description, true, false, []) as description_why
+    from raw
+),
+
+texts as (
+    select
+        *,
+        screened(complaint_id, complaint_id_why) as complaint_id_raw,
+        screened(received_at, received_at_why) as received_at_raw,
+        norm(screened(received_at, received_at_why)) as received_at_text,
+        screened(first_response_at, first_response_at_why) as first_response_at_raw,
+        norm(screened(first_response_at, first_response_at_why)) as first_response_at_text,
+        screened(resolved_at, resolved_at_why) as resolved_at_raw,
+        norm(screened(resolved_at, resolved_at_why)) as resolved_at_text,
+        screened(status, status_why) as status_raw,
+        norm(screened(status, status_why)) as status_text,
+        screened(satisfaction, satisfaction_why) as satisfaction_raw,
+        norm(screened(satisfaction, satisfaction_why)) as satisfaction_text
+    from screened
+),
+
+typed as (
+    select
+        texts.*,
+        norm(complaint_id_raw) as complaint_id_value,
+        norm(screened(member_id, member_id_why)) as member_id_value,
+        parse_timestamp(received_at_text) as received_at_value,
+        clean(screened(channel, channel_why)) as channel_value,
+        clean(screened(category, category_why)) as category_value,
+        clean(screened(severity, severity_why)) as severity_value,
+        clean(screened(owner, owner_why)) as owner_value,
+        parse_timestamp(first_response_at_text) as first_response_at_value,
+        parse_timestamp(resolved_at_text) as resolved_at_value,
+        status_syn.value as status_value,
+        parse_int(satisfaction_text, 1, 5) as satisfaction_value,
+        clean(screened(description, description_why)) as description_value
+    from texts
+    left join synonyms as status_syn
+        on status_syn.column_name = 'status' and status_syn.key = lower(status_text)
+),
+
+checked as (
+    select
+        *,
+        problem(_problem is not null, 'row_quarantined', _problem, '') as q0_,
+        problem(complaint_id_why is not null, 'row_quarantined', 'complaint_id: ' || complaint_id_why, complaint_id) as q1_complaint_id,
+        problem(member_id_why is not null, 'value_dropped', 'member_id: ' || member_id_why, member_id) as q1_member_id,
+        problem(received_at_why is not null, 'row_quarantined', 'received_at: ' || received_at_why, received_at) as q1_received_at,
+        problem(channel_why is not null, 'value_dropped', 'channel: ' || channel_why, channel) as q1_channel,
+        problem(category_why is not null, 'value_dropped', 'category: ' || category_why, category) as q1_category,
+        problem(severity_why is not null, 'value_dropped', 'severity: ' || severity_why, severity) as q1_severity,
+        problem(owner_why is not null, 'value_dropped', 'owner: ' || owner_why, owner) as q1_owner,
+        problem(first_response_at_why is not null, 'value_dropped', 'first_response_at: ' || first_response_at_why, first_response_at) as q1_first_response_at,
+        problem(resolved_at_why is not null, 'value_dropped', 'resolved_at: ' || resolved_at_why, resolved_at) as q1_resolved_at,
+        problem(status_why is not null, 'value_dropped', 'status: ' || status_why, status) as q1_status,
+        problem(satisfaction_why is not null, 'value_dropped', 'satisfaction: ' || satisfaction_why, satisfaction) as q1_satisfaction,
+        problem(description_why is not null, 'value_dropped', 'description: ' || description_why, description) as q1_description,
+        checked(complaint_id_value, complaint_id_value is not null, true, 'complaint_id', '', complaint_id_raw) as q2_complaint_id,
+        checked(received_at_value, received_at_text is not null, true, 'received_at', 'not a valid date or time', received_at_raw) as q2_received_at,
+        checked(first_response_at_value, first_response_at_text is not null, false, 'first_response_at', 'not a valid date or time', first_response_at_raw) as q2_first_response_at,
+        checked(resolved_at_value, resolved_at_text is not null, false, 'resolved_at', 'not a valid date or time', resolved_at_raw) as q2_resolved_at,
+        checked(status_value, status_text is not null, false, 'status', 'not one of open/resolved/closed/reopened', status_raw) as q2_status,
+        checked(satisfaction_value, satisfaction_text is not null, false, 'satisfaction', 'not a whole number from 1 to 5', satisfaction_raw) as q2_satisfaction
+    from typed
+),
+
+unique_ids as (
+    select
+        *,
+        coalesce(q0_, q1_complaint_id, q1_received_at, q2_complaint_id, q2_received_at)
+            is not null as is_unusable,
+        case when not is_unusable and complaint_id_value is not null then
+            first_value(_line) over (partition by is_unusable, complaint_id_value order by _line)
+        end as first_line,
+        problem(first_line < _line, 'row_quarantined',
+                'complaint_id: duplicate of line ' || first_line || ' (the first is kept)',
+                complaint_id) as q5_complaint_id
+    from checked
+),
+
+final as (
+    select
+        complaint_id_value as complaint_id,
+        member_id_value as member_id,
+        received_at_value as received_at,
+        channel_value as channel,
+        category_value as category,
+        severity_value as severity,
+        owner_value as owner,
+        first_response_at_value as first_response_at,
+        resolved_at_value as resolved_at,
+        status_value as status,
+        satisfaction_value as satisfaction,
+        description_value as description,
+        known_members.member_id is not null as is_known_member,
+        _line as source_line,
+        is_unusable or q5_complaint_id is not null as is_quarantined,
+        columns('^q\d_')
+    from unique_ids
+    left join known_members on known_members.member_id = unique_ids.member_id_value
+)
+
+select * from final

@@ -1,9 +1,92 @@
--- Contact history, for frequency caps.
-select
-    contact_id::varchar   as contact_id,
-    member_id::varchar    as member_id,
-    contact_date::date    as contact_date,
-    channel::varchar      as channel,
-    purpose::varchar      as purpose,
-    source_line::bigint   as source_line
-from source
+-- Contact history, typed from the export's text (for frequency caps): one row per line,
+-- with the quarantine entries of each row (q<stage>_<column>: 0 the reader, 1 hostile
+-- values, 2 values, 5 duplicate ids, 6 unknown members).
+with
+
+raw as (select * from raw),
+known_members as (select member_id from known_members),
+
+screened as (
+    select
+        *,
+        hostile(contact_id, true, false, []) as contact_id_why,
+        hostile(member_id, true, false, []) as member_id_why,
+        hostile(date, false, false, []) as date_why,
+        hostile(channel, true, false, []) as channel_why,
+        hostile(purpose, true, false, []) as purpose_why
+    from raw
+),
+
+texts as (
+    select
+        *,
+        screened(contact_id, contact_id_why) as contact_id_raw,
+        screened(member_id, member_id_why) as member_id_raw,
+        screened(date, date_why) as date_raw,
+        norm(screened(date, date_why)) as date_text
+    from screened
+),
+
+typed as (
+    select
+        *,
+        norm(contact_id_raw) as contact_id_value,
+        norm(member_id_raw) as member_id_value,
+        parse_date(date_text) as contact_date,
+        clean(screened(channel, channel_why)) as channel_value,
+        clean(screened(purpose, purpose_why)) as purpose_value
+    from texts
+),
+
+checked as (
+    select
+        *,
+        problem(_problem is not null, 'row_quarantined', _problem, '') as q0_,
+        problem(contact_id_why is not null, 'row_quarantined', 'contact_id: ' || contact_id_why, contact_id) as q1_contact_id,
+        problem(member_id_why is not null, 'row_quarantined', 'member_id: ' || member_id_why, member_id) as q1_member_id,
+        problem(date_why is not null, 'row_quarantined', 'date: ' || date_why, date) as q1_date,
+        problem(channel_why is not null, 'value_dropped', 'channel: ' || channel_why, channel) as q1_channel,
+        problem(purpose_why is not null, 'value_dropped', 'purpose: ' || purpose_why, purpose) as q1_purpose,
+        checked(contact_id_value, contact_id_value is not null, true, 'contact_id', '', contact_id_raw) as q2_contact_id,
+        checked(member_id_value, member_id_value is not null, true, 'member_id', '', member_id_raw) as q2_member_id,
+        checked(contact_date, date_text is not null, true, 'date', 'not a valid date', date_raw) as q2_date
+    from typed
+),
+
+unique_ids as (
+    select
+        *,
+        coalesce(q0_, q1_contact_id, q1_member_id, q1_date, q2_contact_id, q2_member_id,
+                 q2_date) is not null as is_unusable,
+        case when not is_unusable and contact_id_value is not null then
+            first_value(_line) over (partition by is_unusable, contact_id_value order by _line)
+        end as first_line,
+        problem(first_line < _line, 'row_quarantined',
+                'contact_id: duplicate of line ' || first_line || ' (the first is kept)',
+                contact_id) as q5_contact_id
+    from checked
+),
+
+members_known as (
+    select
+        unique_ids.*,
+        problem(member_id_value is not null and $check_members and known_members.member_id is null,
+                'row_quarantined', 'member_id: not a loaded member', member_id_value) as q6_member_id
+    from unique_ids
+    left join known_members on known_members.member_id = unique_ids.member_id_value
+),
+
+final as (
+    select
+        contact_id_value as contact_id,
+        member_id_value as member_id,
+        contact_date,
+        channel_value as channel,
+        purpose_value as purpose,
+        _line as source_line,
+        is_unusable or coalesce(q5_contact_id, q6_member_id) is not null as is_quarantined,
+        columns('^q\d_')
+    from members_known
+)
+
+select * from final

@@ -1,10 +1,86 @@
--- Club activities for the newsletter.
-select
-    event_id::varchar     as event_id,
-    title::varchar        as title,
-    event_date::date      as event_date,
-    location::varchar     as location,
-    description::varchar  as description,
-    audience::varchar     as audience,
-    source_line::bigint   as source_line
-from source
+-- Club events for the newsletter, typed from the export's text: one row per line, with
+-- the quarantine entries of each row (q<stage>_<column>: 0 the reader, 1 hostile values,
+-- 2 values, 5 duplicate ids).
+with
+
+raw as (select * from raw),
+
+screened as (
+    select
+        *,
+        hostile(event_id, true, false, []) as event_id_why,
+        hostile(title, true, false, []) as title_why,
+        hostile(date, false, false, []) as date_why,
+        hostile(location, true, false, []) as location_why,
+        hostile(description, true, false, []) as description_why,
+        hostile(audience, true, false, []) as audience_why
+    from raw
+),
+
+texts as (
+    select
+        *,
+        screened(event_id, event_id_why) as event_id_raw,
+        screened(title, title_why) as title_raw,
+        screened(date, date_why) as date_raw,
+        norm(screened(date, date_why)) as date_text
+    from screened
+),
+
+typed as (
+    select
+        *,
+        norm(event_id_raw) as event_id_value,
+        clean(title_raw) as title_value,
+        parse_date(date_text) as event_date,
+        clean(screened(location, location_why)) as location_value,
+        clean(screened(description, description_why)) as description_value,
+        clean(screened(audience, audience_why)) as audience_value
+    from texts
+),
+
+checked as (
+    select
+        *,
+        problem(_problem is not null, 'row_quarantined', _problem, '') as q0_,
+        problem(event_id_why is not null, 'row_quarantined', 'event_id: ' || event_id_why, event_id) as q1_event_id,
+        problem(title_why is not null, 'row_quarantined', 'title: ' || title_why, title) as q1_title,
+        problem(date_why is not null, 'row_quarantined', 'date: ' || date_why, date) as q1_date,
+        problem(location_why is not null, 'value_dropped', 'location: ' || location_why, location) as q1_location,
+        problem(description_why is not null, 'value_dropped', 'description: ' || description_why, description) as q1_description,
+        problem(audience_why is not null, 'value_dropped', 'audience: ' || audience_why, audience) as q1_audience,
+        checked(event_id_value, event_id_value is not null, true, 'event_id', '', event_id_raw) as q2_event_id,
+        checked(title_value, title_value is not null, true, 'title', '', title_raw) as q2_title,
+        checked(event_date, date_text is not null, true, 'date', 'not a valid date', date_raw) as q2_date
+    from typed
+),
+
+unique_ids as (
+    select
+        *,
+        coalesce(q0_, q1_event_id, q1_title, q1_date, q2_event_id, q2_title, q2_date)
+            is not null as is_unusable,
+        case when not is_unusable and event_id_value is not null then
+            first_value(_line) over (partition by is_unusable, event_id_value order by _line)
+        end as first_line,
+        problem(first_line < _line, 'row_quarantined',
+                'event_id: duplicate of line ' || first_line || ' (the first is kept)',
+                event_id) as q5_event_id
+    from checked
+),
+
+final as (
+    select
+        event_id_value as event_id,
+        title_value as title,
+        event_date,
+        location_value as location,
+        description_value as description,
+        audience_value as audience,
+        _line as source_line,
+        is_unusable or q5_event_id is not null as is_quarantined,
+        columns('^q\d_')
+    from unique_ids
+)
+
+select * from final

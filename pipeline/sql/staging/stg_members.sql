@@ -1,30 +1,279 @@
--- Members as staged by ingest: names and types only.
-select
-    member_id::varchar            as member_id,
-    name::varchar                 as name,
-    gender::varchar               as gender,
-    salutation::varchar           as salutation,
-    birth_date::date              as birth_date,
-    birth_calendar::varchar       as birth_calendar,
-    birth_lunar::varchar          as birth_lunar,
-    is_birth_lunar_leap::boolean  as is_birth_lunar_leap,
-    phone::varchar                as phone,
-    email::varchar                as email,
-    province::varchar             as province,
-    city::varchar                 as city,
-    district::varchar             as district,
-    address::varchar              as address,
-    postal_code::varchar          as postal_code,
-    join_date::date               as join_date,
-    move_in_date::date            as move_in_date,
-    language::varchar             as language,
-    preferred_channel::varchar    as preferred_channel,
-    has_consent_post::boolean     as has_consent_post,
-    has_consent_email::boolean    as has_consent_email,
-    has_consent_sms::boolean      as has_consent_sms,
-    is_do_not_contact::boolean    as is_do_not_contact,
-    is_deceased::boolean          as is_deceased,
-    household_id::varchar         as household_id,
-    extra::json                   as extra,
-    source_line::bigint           as source_line
-from source
+-- Members, typed from the export's text: one row per line of the members export, with the
+-- quarantine entries of each row (q<stage>_<column>: 0 the reader, 1 hostile values,
+-- 2 values, 3 lunar birth dates, 5 duplicate ids). A lunar `birth_date` is read as a lunar
+-- date (`1990-02-30` is valid): `birth_date` becomes the Gregorian day of birth and
+-- `birth_lunar` keeps the lunar date as written. Contract defaults: solar calendar,
+-- zh-CN, post consented unless refused, e-mail and SMS not, flags false.
+with
+
+raw as (select * from raw),
+synonyms as (select * from synonyms),
+
+screened as (
+    select
+        *,
+        hostile(member_id, true, false, []) as member_id_why,
+        hostile(name, true, true, $unprintable) as name_why,
+        hostile(gender, false, false, []) as gender_why,
+        hostile(birth_date, false, false, []) as birth_date_why,
+        hostile(birth_calendar, false, false, []) as birth_calendar_why,
+        hostile(birth_lunar_leap, false, false, []) as birth_lunar_leap_why,
+        hostile(phone, false, false, []) as phone_why,
+        hostile(email, false, false, []) as email_why,
+        hostile(province, true, true, $unprintable) as province_why,
+        hostile(city, true, true, $unprintable) as city_why,
+        hostile(district, true, true, $unprintable) as district_why,
+        hostile(address, true, true, $unprintable) as address_why,
+        hostile(postal_code, false, false, []) as postal_code_why,
+        hostile(join_date, false, false, []) as join_date_why,
+        hostile(move_in_date, false, false, []) as move_in_date_why,
+        hostile(language, false, false, []) as language_why,
+        hostile(preferred_channel, false, false, []) as preferred_channel_why,
+        hostile(consent_post, false, false, []) as consent_post_why,
+        hostile(consent_email, false, false, []) as consent_email_why,
+        hostile(consent_sms, false, false, []) as consent_sms_why,
+        hostile(do_not_contact, false, false, []) as do_not_contact_why,
+        hostile(deceased, false, false, []) as deceased_why,
+        hostile(household_id, true, false, []) as household_id_why,
+        list_transform(_extra, lambda e: {
+            'column_name': e.column_name, 'value': e.value,
+            'why': hostile(e.value, true, false, [])}) as extra_screened
+    from raw
+),
+
+texts as (
+    select
+        *,
+        screened(member_id, member_id_why) as member_id_raw,
+        screened(name, name_why) as name_raw,
+        screened(gender, gender_why) as gender_raw,
+        screened(birth_date, birth_date_why) as birth_date_raw,
+        screened(birth_calendar, birth_calendar_why) as birth_calendar_raw,
+        screened(birth_lunar_leap, birth_lunar_leap_why) as birth_lunar_leap_raw,
+        screened(phone, phone_why) as phone_raw,
+        screened(email, email_why) as email_raw,
+        screened(postal_code, postal_code_why) as postal_code_raw,
+        screened(join_date, join_date_why) as join_date_raw,
+        screened(move_in_date, move_in_date_why) as move_in_date_raw,
+        screened(language, language_why) as language_raw,
+        screened(preferred_channel, preferred_channel_why) as preferred_channel_raw,
+        screened(consent_post, consent_post_why) as consent_post_raw,
+        screened(consent_email, consent_email_why) as consent_email_raw,
+        screened(consent_sms, consent_sms_why) as consent_sms_raw,
+        screened(do_not_contact, do_not_contact_why) as do_not_contact_raw,
+        screened(deceased, deceased_why) as deceased_raw
+    from screened
+),
+
+normalised as (
+    select
+        *,
+        norm(gender_raw) as gender_text,
+        norm(birth_date_raw) as birth_date_text,
+        norm(birth_calendar_raw) as birth_calendar_text,
+        norm(birth_lunar_leap_raw) as birth_lunar_leap_text,
+        norm(phone_raw) as phone_text,
+        norm(email_raw) as email_text,
+        norm(postal_code_raw) as postal_code_text,
+        norm(join_date_raw) as join_date_text,
+        norm(move_in_date_raw) as move_in_date_text,
+        norm(language_raw) as language_text,
+        norm(preferred_channel_raw) as preferred_channel_text,
+        norm(consent_post_raw) as consent_post_text,
+        norm(consent_email_raw) as consent_email_text,
+        norm(consent_sms_raw) as consent_sms_text,
+        norm(do_not_contact_raw) as do_not_contact_text,
+        norm(deceased_raw) as deceased_text
+    from texts
+),
+
+typed as (
+    select
+        normalised.*,
+        norm(member_id_raw) as member_id_value,
+        clean(name_raw) as name_value,
+        gender_syn.value as gender_value,
+        parse_date(birth_date_text) as birth_date_solar,
+        calendar_syn.value as birth_calendar_value,
+        leap_syn.value::boolean as birth_lunar_leap_value,
+        parse_phone(phone_text) as phone_value,
+        parse_email(email_text) as email_value,
+        clean(screened(province, province_why)) as province_value,
+        clean(screened(city, city_why)) as city_value,
+        clean(screened(district, district_why)) as district_value,
+        clean(screened(address, address_why)) as address_value,
+        parse_postcode(postal_code_text) as postal_code_value,
+        parse_date(join_date_text) as join_date_value,
+        parse_date(move_in_date_text) as move_in_date_value,
+        language_syn.value as language_value,
+        channel_syn.value as preferred_channel_value,
+        post_syn.value::boolean as consent_post_value,
+        email_syn.value::boolean as consent_email_value,
+        sms_syn.value::boolean as consent_sms_value,
+        dnc_syn.value::boolean as do_not_contact_value,
+        deceased_syn.value::boolean as deceased_value,
+        clean(screened(household_id, household_id_why)) as household_id_value,
+        list_transform(extra_screened, lambda e: {
+            'column_name': e.column_name, 'value': screened(e.value, e.why), 'why': e.why})
+            as extra_values
+    from normalised
+    left join synonyms as gender_syn
+        on gender_syn.column_name = 'gender' and gender_syn.key = lower(gender_text)
+    left join synonyms as calendar_syn
+        on calendar_syn.column_name = 'birth_calendar'
+        and calendar_syn.key = lower(birth_calendar_text)
+    left join synonyms as leap_syn
+        on leap_syn.column_name = 'bool' and leap_syn.key = lower(birth_lunar_leap_text)
+    left join synonyms as language_syn
+        on language_syn.column_name = 'language' and language_syn.key = lower(language_text)
+    left join synonyms as channel_syn
+        on channel_syn.column_name = 'preferred_channel'
+        and channel_syn.key = lower(preferred_channel_text)
+    left join synonyms as post_syn
+        on post_syn.column_name = 'bool' and post_syn.key = lower(consent_post_text)
+    left join synonyms as email_syn
+        on email_syn.column_name = 'bool' and email_syn.key = lower(consent_email_text)
+    left join synonyms as sms_syn
+        on sms_syn.column_name = 'bool' and sms_syn.key = lower(consent_sms_text)
+    left join synonyms as dnc_syn
+        on dnc_syn.column_name = 'bool' and dnc_syn.key = lower(do_not_contact_text)
+    left join synonyms as deceased_syn
+        on deceased_syn.column_name = 'bool' and deceased_syn.key = lower(deceased_text)
+),
+
+lunar_dates as (
+    select
+        *,
+        coalesce(birth_calendar_value = 'lunar', false) as is_lunar,
+        case when coalesce(birth_calendar_value = 'lunar', false) then
+            case when date_parts(birth_date_text).year <> ''
+                 then date_parts(birth_date_text) else compact_parts(birth_date_text) end
+        end as lunar_parts
+    from typed
+),
+
+lunar as (
+    select
+        *,
+        lunar_solar(struct_extract(lunar_parts, 'year')::int,
+                    struct_extract(lunar_parts, 'month')::int,
+                    struct_extract(lunar_parts, 'day')::int,
+                    coalesce(birth_lunar_leap_value, false)) as lunar_birth
+    from lunar_dates
+),
+
+checked as (
+    select
+        *,
+        problem(_problem is not null, 'row_quarantined', _problem, '') as q0_,
+        problem(member_id_why is not null, 'row_quarantined', 'member_id: ' || member_id_why, member_id) as q1_member_id,
+        problem(name_why is not null, 'row_quarantined', 'name: ' || name_why, name) as q1_name,
+        problem(gender_why is not null, 'value_dropped', 'gender: ' || gender_why, gender) as q1_gender,
+        problem(birth_date_why is not null and not is_lunar, 'value_dropped', 'birth_date: ' || birth_date_why, birth_date) as q1_birth_date,
+        problem(birth_calendar_why is not null, 'value_dropped', 'birth_calendar: ' || birth_calendar_why, birth_calendar) as q1_birth_calendar,
+        problem(birth_lunar_leap_why is not null, 'value_dropped', 'birth_lunar_leap: ' || birth_lunar_leap_why, birth_lunar_leap) as q1_birth_lunar_leap,
+        problem(phone_why is not null, 'value_dropped', 'phone: ' || phone_why, phone) as q1_phone,
+        problem(email_why is not null, 'value_dropped', 'email: ' || email_why, email) as q1_email,
+        problem(province_why is not null, 'value_dropped', 'province: ' || province_why, province) as q1_province,
+        problem(city_why is not null, 'value_dropped', 'city: ' || city_why, city) as q1_city,
+        problem(district_why is not null, 'value_dropped', 'district: ' || district_why, district) as q1_district,
+        problem(address_why is not null, 'value_dropped', 'address: ' || address_why, address) as q1_address,
+        problem(postal_code_why is not null, 'value_dropped', 'postal_code: ' || postal_code_why, postal_code) as q1_postal_code,
+        problem(join_date_why is not null, 'value_dropped', 'join_date: ' || join_date_why, join_date) as q1_join_date,
+        problem(move_in_date_why is not null, 'value_dropped', 'move_in_date: ' || move_in_date_why, move_in_date) as q1_move_in_date,
+        problem(language_why is not null, 'value_dropped', 'language: ' || language_why, language) as q1_language,
+        problem(preferred_channel_why is not null, 'value_dropped', 'preferred_channel: ' || preferred_channel_why, preferred_channel) as q1_preferred_channel,
+        problem(consent_post_why is not null, 'value_dropped', 'consent_post: ' || consent_post_why, consent_post) as q1_consent_post,
+        problem(consent_email_why is not null, 'value_dropped', 'consent_email: ' || consent_email_why, consent_email) as q1_consent_email,
+        problem(consent_sms_why is not null, 'value_dropped', 'consent_sms: ' || consent_sms_why, consent_sms) as q1_consent_sms,
+        problem(do_not_contact_why is not null, 'value_dropped', 'do_not_contact: ' || do_not_contact_why, do_not_contact) as q1_do_not_contact,
+        problem(deceased_why is not null, 'value_dropped', 'deceased: ' || deceased_why, deceased) as q1_deceased,
+        problem(household_id_why is not null, 'value_dropped', 'household_id: ' || household_id_why, household_id) as q1_household_id,
+        list_transform(list_filter(extra_screened, lambda e: e.why is not null), lambda e: {
+            'column_name': e.column_name, 'action': 'value_dropped',
+            'reason': e.column_name[7:] || ': ' || e.why, 'value': quoted(e.value)})
+            as extra_problems,
+        checked(member_id_value, member_id_value is not null, true, 'member_id', '', member_id_raw) as q2_member_id,
+        checked(name_value, name_value is not null, true, 'name', '', name_raw) as q2_name,
+        checked(gender_value, gender_text is not null, false, 'gender', 'not a gender (M/F/男/女/先生/女士)', gender_raw) as q2_gender,
+        case when not is_lunar then coalesce(
+            checked(birth_date_solar, birth_date_text is not null, false, 'birth_date', 'not a valid date', birth_date_raw),
+            problem(birth_date_solar > $as_of::date, 'value_dropped',
+                    'birth_date: after the data cut-off ' || strftime($as_of::date, '%Y-%m-%d'), birth_date_raw))
+        end as q2_birth_date,
+        checked(birth_calendar_value, birth_calendar_text is not null, false, 'birth_calendar', 'not one of solar/lunar', birth_calendar_raw) as q2_birth_calendar,
+        checked(birth_lunar_leap_value, birth_lunar_leap_text is not null, false, 'birth_lunar_leap', 'not a yes/no value', birth_lunar_leap_raw) as q2_birth_lunar_leap,
+        checked(phone_value, phone_text is not null, false, 'phone', 'not a valid phone number', phone_raw) as q2_phone,
+        checked(email_value, email_text is not null, false, 'email', 'not a valid e-mail address', email_raw) as q2_email,
+        checked(postal_code_value, postal_code_text is not null, false, 'postal_code', 'not a six-digit postal code', postal_code_raw) as q2_postal_code,
+        checked(join_date_value, join_date_text is not null, false, 'join_date', 'not a valid date', join_date_raw) as q2_join_date,
+        checked(move_in_date_value, move_in_date_text is not null, false, 'move_in_date', 'not a valid date', move_in_date_raw) as q2_move_in_date,
+        checked(language_value, language_text is not null, false, 'language', 'not one of zh-CN/zh-TW/en', language_raw) as q2_language,
+        checked(preferred_channel_value, preferred_channel_text is not null, false, 'preferred_channel', 'not one of post/email/sms', preferred_channel_raw) as q2_preferred_channel,
+        checked(consent_post_value, consent_post_text is not null, false, 'consent_post', 'not a yes/no value', consent_post_raw) as q2_consent_post,
+        checked(consent_email_value, consent_email_text is not null, false, 'consent_email', 'not a yes/no value', consent_email_raw) as q2_consent_email,
+        checked(consent_sms_value, consent_sms_text is not null, false, 'consent_sms', 'not a yes/no value', consent_sms_raw) as q2_consent_sms,
+        checked(do_not_contact_value, do_not_contact_text is not null, false, 'do_not_contact', 'not a yes/no value', do_not_contact_raw) as q2_do_not_contact,
+        checked(deceased_value, deceased_text is not null, false, 'deceased', 'not a yes/no value', deceased_raw) as q2_deceased,
+        problem(is_lunar and birth_date_text is not null and lunar_birth is null, 'value_dropped',
+                'birth_date: not a valid lunar date (month, day or leap month)', birth_date_raw) as q3_birth_date
+    from lunar
+),
+
+unique_ids as (
+    select
+        *,
+        coalesce(q0_, q1_member_id, q1_name, q2_member_id, q2_name) is not null as is_unusable,
+        case when not is_unusable and member_id_value is not null then
+            first_value(_line) over (partition by is_unusable, member_id_value order by _line)
+        end as first_line,
+        problem(first_line < _line, 'row_quarantined',
+                'member_id: duplicate of line ' || first_line || ' (the first is kept)',
+                member_id) as q5_member_id
+    from checked
+),
+
+final as (
+    select
+        member_id_value as member_id,
+        name_value as name,
+        gender_value as gender,
+        case when is_lunar then lunar_birth::timestamp
+             when birth_date_solar <= $as_of::date or $as_of is null then birth_date_solar
+        end as birth_date,
+        coalesce(birth_calendar_value, 'solar') as birth_calendar,
+        coalesce(birth_lunar_leap_value, false) as is_birth_lunar_leap,
+        phone_value as phone,
+        email_value as email,
+        province_value as province,
+        city_value as city,
+        district_value as district,
+        address_value as address,
+        postal_code_value as postal_code,
+        join_date_value as join_date,
+        move_in_date_value as move_in_date,
+        coalesce(language_value, 'zh-CN') as language,
+        preferred_channel_value as preferred_channel,
+        coalesce(consent_post_value, true) as has_consent_post,
+        coalesce(consent_email_value, false) as has_consent_email,
+        coalesce(consent_sms_value, false) as has_consent_sms,
+        coalesce(do_not_contact_value, false) as is_do_not_contact,
+        coalesce(deceased_value, false) as is_deceased,
+        household_id_value as household_id,
+        case when is_lunar and lunar_birth is not null then
+            printf('%04d-%02d-%02d', struct_extract(lunar_parts, 'year')::int,
+                   struct_extract(lunar_parts, 'month')::int,
+                   struct_extract(lunar_parts, 'day')::int)
+        end as birth_lunar,
+        '{' || array_to_string(list_transform(extra_values, lambda e:
+            to_json(e.column_name[7:])::varchar || ': ' || to_json(e.value)::varchar), ', ')
+            || '}' as extra,
+        _line as source_line,
+        case gender_value when 'M' then 'mr' when 'F' then 'ms' else 'neutral' end as salutation,
+        is_unusable or q5_member_id is not null as is_quarantined,
+        columns('^q\d_'),
+        extra_problems
+    from unique_ids
+)
+
+select * from final

@@ -1,8 +1,68 @@
--- Returned mail: the piece (or the member) whose letter came back undelivered.
-select
-    piece_id::varchar     as piece_id,
-    member_id::varchar    as member_id,
-    returned_on::date     as returned_on,
-    reason::varchar       as reason,
-    source_line::bigint   as source_line
-from source
+-- Returned mail, typed from the export's text: one row per line naming the piece (or the
+-- member) whose letter came back undelivered, with the quarantine entries of each row
+-- (q<stage>_<column>: 0 the reader, 1 hostile values, 2 values, 4 neither piece nor
+-- member, 6 unknown members).
+with
+
+raw as (select * from raw),
+known_members as (select member_id from known_members),
+
+screened as (
+    select
+        *,
+        hostile(piece_id, true, false, []) as piece_id_why,
+        hostile(member_id, true, false, []) as member_id_why,
+        hostile(returned_on, false, false, []) as returned_on_why,
+        hostile(reason, true, false, []) as reason_why
+    from raw
+),
+
+texts as (
+    select
+        *,
+        screened(returned_on, returned_on_why) as returned_on_raw,
+        norm(screened(returned_on, returned_on_why)) as returned_on_text
+    from screened
+),
+
+typed as (
+    select
+        *,
+        norm(screened(piece_id, piece_id_why)) as piece_id_value,
+        norm(screened(member_id, member_id_why)) as member_id_value,
+        parse_date(returned_on_text) as returned_on_value,
+        clean(screened(reason, reason_why)) as reason_value
+    from texts
+),
+
+checked as (
+    select
+        typed.*,
+        problem(_problem is not null, 'row_quarantined', _problem, '') as q0_,
+        problem(piece_id_why is not null, 'value_dropped', 'piece_id: ' || piece_id_why, piece_id) as q1_piece_id,
+        problem(member_id_why is not null, 'value_dropped', 'member_id: ' || member_id_why, typed.member_id) as q1_member_id,
+        problem(returned_on_why is not null, 'row_quarantined', 'returned_on: ' || returned_on_why, returned_on) as q1_returned_on,
+        problem(reason_why is not null, 'value_dropped', 'reason: ' || reason_why, reason) as q1_reason,
+        checked(returned_on_value, returned_on_text is not null, true, 'returned_on', 'not a valid date', returned_on_raw) as q2_returned_on,
+        problem(piece_id_value is null and member_id_value is null, 'row_quarantined',
+                'piece_id or member_id: required, all blank', '') as q4_piece_id,
+        problem(member_id_value is not null and $check_members and known_members.member_id is null,
+                'row_quarantined', 'member_id: not a loaded member', member_id_value) as q6_member_id
+    from typed
+    left join known_members on known_members.member_id = typed.member_id_value
+),
+
+final as (
+    select
+        piece_id_value as piece_id,
+        member_id_value as member_id,
+        returned_on_value as returned_on,
+        reason_value as reason,
+        _line as source_line,
+        coalesce(q0_, q1_returned_on, q2_returned_on, q4_piece_id, q6_member_id) is not null
+            as is_quarantined,
+        columns('^q\d_')
+    from checked
+)
+
+select * from final

@@ -1,10 +1,82 @@
--- Transaction line items (several rows may share txn_id); negative amounts are returns.
-select
-    txn_id::varchar           as txn_id,
-    member_id::varchar        as member_id,
-    txn_at::timestamp         as txn_at,
-    amount_cny::decimal(14,2) as amount_cny,
-    category::varchar         as category,
-    channel::varchar          as channel,
-    source_line::bigint       as source_line
-from source
+-- Transactions, typed from the export's text: one row per line item (several may share
+-- txn_id; negative amounts are returns), with the quarantine entries of each row (q<stage>_
+-- <column>: 0 the reader, 1 hostile values, 2 values, 6 unknown members).
+with
+
+raw as (select * from raw),
+known_members as (select member_id from known_members),
+
+screened as (
+    select
+        _line,
+        _problem,
+        txn_id, member_id, date, amount, category, channel,
+        hostile(txn_id, true, false, []) as txn_id_why,
+        hostile(member_id, true, false, []) as member_id_why,
+        hostile(date, false, false, []) as date_why,
+        hostile(amount, false, false, []) as amount_why,
+        hostile(category, true, false, []) as category_why,
+        hostile(channel, true, false, []) as channel_why
+    from raw
+),
+
+texts as (
+    select
+        *,
+        screened(txn_id, txn_id_why) as txn_id_raw,
+        screened(member_id, member_id_why) as member_id_raw,
+        screened(date, date_why) as date_raw,
+        norm(screened(date, date_why)) as date_text,
+        screened(amount, amount_why) as amount_raw,
+        norm(screened(amount, amount_why)) as amount_text
+    from screened
+),
+
+typed as (
+    select
+        *,
+        norm(txn_id_raw) as txn_id_value,
+        norm(member_id_raw) as member_id_value,
+        parse_timestamp(date_text) as txn_at,
+        parse_money(amount_text) as amount_cny,
+        clean(screened(category, category_why)) as category_value,
+        clean(screened(channel, channel_why)) as channel_value
+    from texts
+),
+
+checked as (
+    select
+        typed.*,
+        problem(_problem is not null, 'row_quarantined', _problem, '') as q0_,
+        problem(txn_id_why is not null, 'row_quarantined', 'txn_id: ' || txn_id_why, txn_id) as q1_txn_id,
+        problem(member_id_why is not null, 'row_quarantined', 'member_id: ' || member_id_why, typed.member_id) as q1_member_id,
+        problem(date_why is not null, 'row_quarantined', 'date: ' || date_why, date) as q1_date,
+        problem(amount_why is not null, 'row_quarantined', 'amount: ' || amount_why, amount) as q1_amount,
+        problem(category_why is not null, 'value_dropped', 'category: ' || category_why, category) as q1_category,
+        problem(channel_why is not null, 'value_dropped', 'channel: ' || channel_why, channel) as q1_channel,
+        checked(txn_id_value, txn_id_value is not null, true, 'txn_id', '', txn_id_raw) as q2_txn_id,
+        checked(member_id_value, member_id_value is not null, true, 'member_id', '', member_id_raw) as q2_member_id,
+        checked(txn_at, date_text is not null, true, 'date', 'not a valid date or time', date_raw) as q2_date,
+        checked(amount_cny, amount_text is not null, true, 'amount', 'not an amount', amount_raw) as q2_amount,
+        problem(member_id_value is not null and $check_members and known_members.member_id is null,
+                'row_quarantined', 'member_id: not a loaded member', member_id_value) as q6_member_id
+    from typed
+    left join known_members on known_members.member_id = typed.member_id_value
+),
+
+final as (
+    select
+        txn_id_value as txn_id,
+        member_id_value as member_id,
+        txn_at,
+        amount_cny,
+        category_value as category,
+        channel_value as channel,
+        _line as source_line,
+        coalesce(q0_, q1_txn_id, q1_member_id, q1_date, q1_amount, q2_txn_id, q2_member_id,
+                 q2_date, q2_amount, q6_member_id) is not null as is_quarantined,
+        columns('^q\d_')
+    from checked
+)
+
+select * from final
