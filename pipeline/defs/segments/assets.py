@@ -1,11 +1,13 @@
 """Segments: RFM, the weighted scorecard, lifecycle stages and the churn-risk list."""
 
 import dagster as dg
+import pyarrow as pa
+import pyarrow.compute as pc
 import pandas as pd
 
 from pipeline.defs.partitions import editions
 from pipeline.defs.resources import ClubPressSettings, only_columns
-from pipeline.lib.read.ingest import Staged, is_in
+from pipeline.lib.read.ingest import Staged
 from pipeline.lib.progress import report
 from pipeline.lib.rules.scoring import churn_risk as churn_risk_list
 from pipeline.lib.rules.scoring import count_open_complaints
@@ -42,7 +44,9 @@ def segments(context: dg.AssetExecutionContext, settings: ClubPressSettings,
     # Same length, no repeats and every member present: the same set of ids (Arrow's
     # is_in; Python sets of a million Arrow-backed strings take seconds).
     same = len(frame) == len(members) and frame["member_id"].is_unique and bool(
-        is_in(members, pd.Index(frame["member_id"])).all())
+        pc.all(pc.is_in(pa.array(members.astype("string[pyarrow]").array),
+                        value_set=pa.array(frame["member_id"].astype("string[pyarrow]").array)))
+        .as_py())
     yield dg.AssetCheckResult(check_name=UNIQUE_MEMBERS, passed=bool(same),
                               metadata={"rows": len(frame), "members": len(members)})
 

@@ -43,7 +43,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from pipeline.lib.read.parse import text_offsets
+
+
+def text_offsets(values: pa.Array) -> np.ndarray:
+    """The len + 1 byte offsets of a large_string array's values into its data buffer."""
+    offsets = np.frombuffer(values.buffers()[1], dtype=np.int64)
+    return offsets[values.offset : values.offset + len(values) + 1]
 
 RFM_COLUMNS = (
     "member_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score",
