@@ -3,6 +3,8 @@
 For each size (BENCH_SIZES, default 5,000, 100,000 and 1,000,000 members) it generates a
 sample (cached in output/.bench/), then in child processes: the data steps (ingest,
 marts, DuckDB) through Dagster with their step times and peak memory (bench.measure),
+the ingest steps against DuckDB loading the same CSV files raw (`read_csv`, all text:
+"x raw DuckDB", the floor of any ingest; `python -m bench.ingest EXPORTS` per table),
 render throughput with the real templates on that size's data (bench.render), and for
 the sizes in BENCH_E2E (default 5,000) `clubpress run` end to end, and for BENCH_PRINT
 (default 5,000) the pipeline's print steps against WeasyPrint's floor in the same run
@@ -22,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.ingest import raw_duckdb_seconds
 from pipeline.defs.marts import MARTS
 from pipeline.settings import PATHS
 
@@ -69,6 +72,7 @@ def bench_size(members: int, email_dir: Path) -> dict:
                     str(WORK / f"warehouse-{members}.duckdb"))
     steps, rows = record["steps"], sum(record["rows_read"].values())
     ingest = sum(v for k, v in steps.items() if k.startswith("stg_"))
+    raw = sum(raw_duckdb_seconds(path) for path in sorted(exports.glob("*.csv")))
     warehouse = sum(v for k, v in steps.items() if k.startswith("warehouse"))
     marts = sum(v for k, v in steps.items() if k in MART_STEPS)
     render = _child("bench.render", str(out), str(email_dir))
@@ -87,6 +91,8 @@ def bench_size(members: int, email_dir: Path) -> dict:
         "members": members,
         "rows_read": rows,
         "ingest_seconds": round(ingest, 1),
+        "raw_duckdb_seconds": round(raw, 1),
+        "ingest_vs_raw_duckdb": round(ingest / raw, 1) if raw else None,
         "ingest_rows_per_second": round(rows / ingest) if ingest else None,
         "marts_seconds": round(marts, 1),
         "warehouse_seconds": round(warehouse, 1),
@@ -103,7 +109,9 @@ def bench_size(members: int, email_dir: Path) -> dict:
 COLUMNS = [  # (heading, key, format)
     ("members", "members", "{:,}"),
     ("rows read", "rows_read", "{:,}"),
+    ("ingest s", "ingest_seconds", "{}"),
     ("ingest rows/s", "ingest_rows_per_second", "{:,}"),
+    ("x raw DuckDB", "ingest_vs_raw_duckdb", "{}"),
     ("marts s", "marts_seconds", "{}"),
     ("DuckDB s", "warehouse_seconds", "{}"),
     ("data s", "data_steps_seconds", "{}"),

@@ -146,13 +146,13 @@ def warehouse(
     started = time.perf_counter()
     tables = {
         ("staging", name): (
-            f"staging/{name}",
+            f"warehouse/{name}",  # the warehouse column types of the staged rows
             io_manager.folder(context.partition_key, name) / "rows.parquet",
         )
         for name in staged
     }
     quarantine = pd.concat([s.quarantine for s in staged.values()], ignore_index=True)
-    tables[("audit", "quarantine")] = ("staging/quarantine", quarantine)
+    tables[("audit", "quarantine")] = ("warehouse/quarantine", quarantine)
     private = settings.club.output.private
     with owner_only_umask(private):  # the database and its log are created owner-only
         counts = load_tables(Path(settings.warehouse), tables)

@@ -160,7 +160,7 @@ def stage(
                     params)
         if not table.extra_columns:
             con.execute(f"alter table checked add column extra_problems {_EXTRA_PROBLEMS} default []")
-        rows = con.execute(
+        rows = con.sql(
             r"select columns(lambda c: not regexp_matches(c, '^q\d_|^is_quarantined$|^extra_problems$')) "
             "from checked where not is_quarantined order by source_line").to_arrow_table()
         quarantine = con.execute(sql_text("staging/quarantine"),
@@ -302,6 +302,6 @@ def normalise_ids(values: pd.Series) -> pd.Series:
     with staging_connection() as con:
         con.register("ids", pa.table({"id": pa.array(values.astype("string").array,
                                                      pa.large_string())}))
-        ids = con.execute("select norm(id) as id from ids").to_arrow_table()
+        ids = con.sql("select norm(id) as id from ids").to_arrow_table()
     return pd.Series(ids.column("id").to_pandas(types_mapper=_pandas_type).array,
                      index=values.index, dtype="string")

@@ -57,16 +57,19 @@ create or replace macro stamp_of(t, p) as
 
 -- Dates and timestamps in every form CRMs export, and Excel serial day numbers (1900
 -- date system, to the second); years outside 1900..2100 are not a member's dates.
-create or replace macro in_years(stamp) as
-    case when stamp between timestamp '1900-01-01' and timestamp '2100-12-31' then stamp end;
-create or replace macro parse_timestamp(t) as in_years(case
-    when date_parts(t).year <> '' then stamp_of(t, date_parts(t))
-    when compact_parts(t).year <> '' then
-        try(make_timestamp(compact_parts(t).year::int, compact_parts(t).month::int,
-                           compact_parts(t).day::int, 0, 0, 0))
-    when regexp_full_match(t, '\d{3,5}(?:\.\d+)?') then
+-- (`list_transform([x], lambda p: ...)[1]` binds x once where it is used several times.)
+create or replace macro any_timestamp(t) as coalesce(
+    list_transform([date_parts(t)], lambda p: case when p.year <> '' then stamp_of(t, p) end)[1],
+    list_transform([compact_parts(t)], lambda p: case when p.year <> '' then
+        try(make_timestamp(p.year::int, p.month::int, p.day::int, 0, 0, 0)) end)[1],
+    case when regexp_full_match(t, '\d{3,5}(?:\.\d+)?') then
         timestamp '1899-12-30' + to_microseconds((round(t::double * 86400) * 1000000)::bigint)
-end);
+    end);
+-- The ISO forms most exports use go through strptime (fast); what it refuses, through the
+-- patterns above (it accepts nothing they would refuse).
+create or replace macro parse_timestamp(t) as list_transform(
+    [coalesce(try_strptime(t, ['%Y-%m-%d %H:%M:%S', '%Y-%m-%d']), any_timestamp(t))],
+    lambda s: case when s between timestamp '1900-01-01' and timestamp '2100-12-31' then s end)[1];
 
 create or replace macro parse_date(t) as date_trunc('day', parse_timestamp(t));
 
