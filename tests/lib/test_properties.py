@@ -9,16 +9,51 @@ from __future__ import annotations
 
 import calendar
 import csv
+import functools
 import io
 from datetime import date, datetime
+from typing import NamedTuple
 
 import pandas as pd
+import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.lib.read.ingest import ROW_QUARANTINED, ingest_table
-from pipeline.lib.read.parse import parse_date, parse_money, parse_timestamp
+from pipeline.lib.read.ingest import ROW_QUARANTINED, ingest_table, staging_connection
 from pipeline.lib.read.schema import TABLES
+
+
+class Parsed(NamedTuple):
+    values: pd.Series
+    bad: pd.Series  # text was there (not blank) but is no value
+
+
+@functools.cache
+def _connection():
+    return staging_connection()
+
+
+def _parsed(macro: str, texts: pd.Series) -> Parsed:
+    """A value parser of sql/staging/macros.sql over raw cells, as the models use it."""
+    con = _connection().cursor()
+    con.register("cells", pa.table({"position": pa.array(range(len(texts)), pa.int64()),
+                                    "t": pa.array(texts.array, pa.large_string())}))
+    frame = con.sql(f"select {macro}(norm(t)) as value, norm(t) is not null and value is null "
+                    "as bad from cells order by position").df()
+    return Parsed(frame["value"], frame["bad"].astype(bool))
+
+
+def parse_timestamp(texts: pd.Series) -> Parsed:
+    return _parsed("parse_timestamp", texts)
+
+
+def parse_date(texts: pd.Series) -> Parsed:
+    return _parsed("parse_date", texts)
+
+
+def parse_money(texts: pd.Series) -> Parsed:
+    return _parsed("parse_money", texts)
+
 
 AS_OF = date(2026, 11, 20)
 SETTINGS = settings(max_examples=30, deadline=None,
