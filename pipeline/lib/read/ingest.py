@@ -195,12 +195,14 @@ def _extra_lists(frame: pd.DataFrame) -> pa.Array:
     """Each row's unknown columns as a list of {column_name, value}, in file order."""
     extra = [c for c in frame.columns if c.startswith("extra:")]
     rows, width = len(frame), len(extra)
-    cells = pa.concat_arrays([pa.array(frame[c].array, pa.large_string()) for c in extra]
-                             or [pa.array([], pa.large_string())])
+    cells = pa.chunked_array(
+        [chunk for c in extra
+         for chunk in pa.chunked_array(frame[c].array).cast(pa.large_string()).chunks],
+        pa.large_string())
     # Row-major: row 0's columns, then row 1's (the concatenation is column-major).
     order = (np.arange(width)[None, :] * rows + np.arange(rows)[:, None]).ravel()
     names = pa.array(np.tile(np.array(extra, dtype=object), rows), pa.large_string())
-    cells = pa.StructArray.from_arrays([names, cells.take(pa.array(order, pa.int64()))],
+    cells = pa.StructArray.from_arrays([names, cells.take(order).combine_chunks()],
                                        names=["column_name", "value"])
     offsets = np.arange(rows + 1, dtype=np.int32) * width
     return pa.ListArray.from_arrays(pa.array(offsets), cells)
