@@ -250,3 +250,24 @@ def test_hostile_values_are_screened(column, text, action, reason):
 @pytest.mark.parametrize("text", ["-60", "+86 138 1234 5678", "-"])  # numbers, not formulas
 def test_signs_that_are_not_formulas_are_kept(text):
     assert staged_value("members", "household_id", text, "household_id") == text
+
+
+def test_an_unusable_row_reports_its_first_reason_only():
+    # The blank name quarantines the row: its bad phone is not reported as dropped too,
+    # and the duplicate check never sees it.
+    row, quarantine = staged("members", "name", "")
+    assert row is None and quarantine == [(ROW_QUARANTINED, "name: required value is blank")]
+    values = FILLED["members"] | {"name": "", "phone": "12345"}
+    frame = pd.DataFrame({k: pd.Series([v, v], dtype="string[pyarrow]") for k, v in values.items()})
+    frame.loc[1, "name"] = "李娜"  # line 3: same member id, usable
+    frame[LINE_COLUMN] = [2, 3]
+    frame[PROBLEM_COLUMN] = pd.Series([None, None], dtype="string[pyarrow]")
+    raw = RawTable(TABLES["members"], Path("members.csv"), "utf-8", frame,
+                   {name: name for name in values})
+    result = stage(raw, None, AS_OF)
+    assert result.frame["name"].tolist() == ["李娜"]  # the first usable row is kept
+    assert list(zip(result.quarantine["line"], result.quarantine["action"],
+                    result.quarantine["reason"])) == [
+        (2, ROW_QUARANTINED, "name: required value is blank"),
+        (3, VALUE_DROPPED, "phone: not a valid phone number"),
+    ]
