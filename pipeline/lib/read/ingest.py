@@ -112,7 +112,7 @@ _STAGED_DTYPES = {
 
 
 # The members model's problems of unknown columns (`extra_problems`); other tables have none.
-_EXTRA_PROBLEMS = "struct(column_name varchar, action varchar, reason varchar, value varchar)[]"
+_EXTRA_PROBLEMS = "struct(column_name varchar, reason varchar)[]"
 
 
 def staging_connection() -> duckdb.DuckDBPyConnection:
@@ -175,8 +175,8 @@ def stage(
 
 def _raw_relation(raw: RawTable) -> pa.Table:
     """The export's text by canonical column name (NULL columns for the ones the file
-    lacks), `_line`, `_problem` and, for members, `_extra`: each row's unknown columns as
-    a list of (column_name, value)."""
+    lacks), `_line`, `_problem` and `_extra`: each row's unknown columns (members only)
+    as a list of (column_name, value)."""
     frame = raw.frame
     columns = {}
     for column in raw.table.columns:
@@ -186,8 +186,7 @@ def _raw_relation(raw: RawTable) -> pa.Table:
             columns[column.name] = pa.nulls(len(frame), pa.large_string())
     columns["_line"] = pa.array(frame[LINE_COLUMN].to_numpy(), pa.int64())
     columns["_problem"] = pa.array(frame[PROBLEM_COLUMN].array, pa.large_string())
-    if raw.table.extra_columns:
-        columns["_extra"] = _extra_lists(frame)
+    columns["_extra"] = _extra_lists(frame)  # empty lists but for members
     return pa.table(columns)
 
 
@@ -195,10 +194,8 @@ def _extra_lists(frame: pd.DataFrame) -> pa.Array:
     """Each row's unknown columns as a list of {column_name, value}, in file order."""
     extra = [c for c in frame.columns if c.startswith("extra:")]
     rows, width = len(frame), len(extra)
-    cells = pa.chunked_array(
-        [chunk for c in extra
-         for chunk in pa.chunked_array(frame[c].array).cast(pa.large_string()).chunks],
-        pa.large_string())
+    cells = pa.chunked_array([chunk for c in extra for chunk in _chunks(frame[c])],
+                             pa.large_string())
     # Row-major: row 0's columns, then row 1's (the concatenation is column-major).
     order = (np.arange(width)[None, :] * rows + np.arange(rows)[:, None]).ravel()
     names = pa.array(np.tile(np.array(extra, dtype=object), rows), pa.large_string())
@@ -206,6 +203,12 @@ def _extra_lists(frame: pd.DataFrame) -> pa.Array:
                                        names=["column_name", "value"])
     offsets = np.arange(rows + 1, dtype=np.int32) * width
     return pa.ListArray.from_arrays(pa.array(offsets), cells)
+
+
+def _chunks(values: pd.Series) -> list[pa.Array]:
+    """A text column's Arrow chunks (a large export's column has several)."""
+    text = pa.array(values.array, pa.large_string())
+    return text.chunks if isinstance(text, pa.ChunkedArray) else [text]
 
 
 def _columns(raw: RawTable) -> pa.Table:

@@ -141,9 +141,9 @@ end;
 create or replace macro quoted(t) as
     regexp_replace(left(t, 200), '[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]', '�', 'g');
 
--- One quarantine entry: what to do, why, and the value as written.
-create or replace macro problem(is_bad, action, reason, value) as
-    case when is_bad then {'action': action, 'reason': reason, 'value': quoted(value)} end;
+-- One quarantine entry: its reason when `is_bad`, else NULL (the model's column name
+-- says what is done about it).
+create or replace macro problem(is_bad, reason) as case when is_bad then reason end;
 
 -- A screened value: blank when `hostile` gave a reason (the reason is recorded instead).
 create or replace macro screened(t, why) as case when why is null then t else '' end;
@@ -151,10 +151,7 @@ create or replace macro screened(t, why) as case when why is null then t else ''
 -- The check of one parsed value: a blank required value or text that is not a value of
 -- the column's kind; in a required column the row is quarantined, elsewhere the value is
 -- dropped and the row kept.
-create or replace macro checked(parsed, present, required, label, why, raw) as case
-    when required and not present
-        then problem(true, 'row_quarantined', label || ': required value is blank', raw)
-    when present and parsed is null
-        then problem(true, case when required then 'row_quarantined' else 'value_dropped' end,
-                     label || ': ' || why, raw)
+create or replace macro checked(parsed, present, required, label, why) as case
+    when required and not present then label || ': required value is blank'
+    when present and parsed is null then label || ': ' || why
 end;

@@ -1,6 +1,7 @@
 -- Complaints, typed from the export's text: one row per line; member_id may be blank or
 -- name no loaded member and the case still counts (`is_known_member` says which). With the
--- quarantine entries of each row (q<stage>_<column>: 0 the reader, 1 hostile values,
+-- quarantine entries of each row (q<stage><r|v>_<column>: the reason a row is quarantined (r) or a value
+-- dropped (v) at stage 0 the reader, 1 hostile values,
 -- 2 values, 5 duplicate ids).
 with
 
@@ -66,39 +67,38 @@ typed as (
 checked as (
     select
         *,
-        problem(_problem is not null, 'row_quarantined', _problem, '') as q0_,
-        problem(complaint_id_why is not null, 'row_quarantined', 'complaint_id: ' || complaint_id_why, complaint_id) as q1_complaint_id,
-        problem(member_id_why is not null, 'value_dropped', 'member_id: ' || member_id_why, member_id) as q1_member_id,
-        problem(received_at_why is not null, 'row_quarantined', 'received_at: ' || received_at_why, received_at) as q1_received_at,
-        problem(channel_why is not null, 'value_dropped', 'channel: ' || channel_why, channel) as q1_channel,
-        problem(category_why is not null, 'value_dropped', 'category: ' || category_why, category) as q1_category,
-        problem(severity_why is not null, 'value_dropped', 'severity: ' || severity_why, severity) as q1_severity,
-        problem(owner_why is not null, 'value_dropped', 'owner: ' || owner_why, owner) as q1_owner,
-        problem(first_response_at_why is not null, 'value_dropped', 'first_response_at: ' || first_response_at_why, first_response_at) as q1_first_response_at,
-        problem(resolved_at_why is not null, 'value_dropped', 'resolved_at: ' || resolved_at_why, resolved_at) as q1_resolved_at,
-        problem(status_why is not null, 'value_dropped', 'status: ' || status_why, status) as q1_status,
-        problem(satisfaction_why is not null, 'value_dropped', 'satisfaction: ' || satisfaction_why, satisfaction) as q1_satisfaction,
-        problem(description_why is not null, 'value_dropped', 'description: ' || description_why, description) as q1_description,
-        checked(complaint_id_value, complaint_id_value is not null, true, 'complaint_id', '', complaint_id_raw) as q2_complaint_id,
-        checked(received_at_value, received_at_text is not null, true, 'received_at', 'not a valid date or time', received_at_raw) as q2_received_at,
-        checked(first_response_at_value, first_response_at_text is not null, false, 'first_response_at', 'not a valid date or time', first_response_at_raw) as q2_first_response_at,
-        checked(resolved_at_value, resolved_at_text is not null, false, 'resolved_at', 'not a valid date or time', resolved_at_raw) as q2_resolved_at,
-        checked(status_value, status_text is not null, false, 'status', 'not one of open/resolved/closed/reopened', status_raw) as q2_status,
-        checked(satisfaction_value, satisfaction_text is not null, false, 'satisfaction', 'not a whole number from 1 to 5', satisfaction_raw) as q2_satisfaction
+        problem(_problem is not null, _problem) as q0r_,
+        problem(complaint_id_why is not null, 'complaint_id: ' || complaint_id_why) as q1r_complaint_id,
+        problem(member_id_why is not null, 'member_id: ' || member_id_why) as q1v_member_id,
+        problem(received_at_why is not null, 'received_at: ' || received_at_why) as q1r_received_at,
+        problem(channel_why is not null, 'channel: ' || channel_why) as q1v_channel,
+        problem(category_why is not null, 'category: ' || category_why) as q1v_category,
+        problem(severity_why is not null, 'severity: ' || severity_why) as q1v_severity,
+        problem(owner_why is not null, 'owner: ' || owner_why) as q1v_owner,
+        problem(first_response_at_why is not null, 'first_response_at: ' || first_response_at_why) as q1v_first_response_at,
+        problem(resolved_at_why is not null, 'resolved_at: ' || resolved_at_why) as q1v_resolved_at,
+        problem(status_why is not null, 'status: ' || status_why) as q1v_status,
+        problem(satisfaction_why is not null, 'satisfaction: ' || satisfaction_why) as q1v_satisfaction,
+        problem(description_why is not null, 'description: ' || description_why) as q1v_description,
+        checked(complaint_id_value, complaint_id_value is not null, true, 'complaint_id', '') as q2r_complaint_id,
+        checked(received_at_value, received_at_text is not null, true, 'received_at', 'not a valid date or time') as q2r_received_at,
+        checked(first_response_at_value, first_response_at_text is not null, false, 'first_response_at', 'not a valid date or time') as q2v_first_response_at,
+        checked(resolved_at_value, resolved_at_text is not null, false, 'resolved_at', 'not a valid date or time') as q2v_resolved_at,
+        checked(status_value, status_text is not null, false, 'status', 'not one of open/resolved/closed/reopened') as q2v_status,
+        checked(satisfaction_value, satisfaction_text is not null, false, 'satisfaction', 'not a whole number from 1 to 5') as q2v_satisfaction
     from typed
 ),
 
 unique_ids as (
     select
         *,
-        coalesce(q0_, q1_complaint_id, q1_received_at, q2_complaint_id, q2_received_at)
+        coalesce(q0r_, q1r_complaint_id, q1r_received_at, q2r_complaint_id, q2r_received_at)
             is not null as is_unusable,
         case when not is_unusable and complaint_id_value is not null then
             first_value(_line) over (partition by is_unusable, complaint_id_value order by _line)
         end as first_line,
-        problem(first_line < _line, 'row_quarantined',
-                'complaint_id: duplicate of line ' || first_line || ' (the first is kept)',
-                complaint_id) as q5_complaint_id
+        problem(first_line < _line,
+                'complaint_id: duplicate of line ' || first_line || ' (the first is kept)') as q5r_complaint_id
     from checked
 ),
 
@@ -118,8 +118,8 @@ final as (
         description_value as description,
         known_members.member_id is not null as is_known_member,
         _line as source_line,
-        is_unusable or q5_complaint_id is not null as is_quarantined,
-        columns('^q\d_')
+        is_unusable or q5r_complaint_id is not null as is_quarantined,
+        columns('^q\d[rv]_')
     from unique_ids
     left join known_members on known_members.member_id = unique_ids.member_id_value
 )

@@ -1,5 +1,6 @@
 -- Contact history, typed from the export's text (for frequency caps): one row per line,
--- with the quarantine entries of each row (q<stage>_<column>: 0 the reader, 1 hostile
+-- with the quarantine entries of each row (q<stage><r|v>_<column>: the reason a row is quarantined (r) or a value
+-- dropped (v) at stage 0 the reader, 1 hostile
 -- values, 2 values, 5 duplicate ids, 6 unknown members).
 with
 
@@ -41,29 +42,28 @@ typed as (
 checked as (
     select
         *,
-        problem(_problem is not null, 'row_quarantined', _problem, '') as q0_,
-        problem(contact_id_why is not null, 'row_quarantined', 'contact_id: ' || contact_id_why, contact_id) as q1_contact_id,
-        problem(member_id_why is not null, 'row_quarantined', 'member_id: ' || member_id_why, member_id) as q1_member_id,
-        problem(date_why is not null, 'row_quarantined', 'date: ' || date_why, date) as q1_date,
-        problem(channel_why is not null, 'value_dropped', 'channel: ' || channel_why, channel) as q1_channel,
-        problem(purpose_why is not null, 'value_dropped', 'purpose: ' || purpose_why, purpose) as q1_purpose,
-        checked(contact_id_value, contact_id_value is not null, true, 'contact_id', '', contact_id_raw) as q2_contact_id,
-        checked(member_id_value, member_id_value is not null, true, 'member_id', '', member_id_raw) as q2_member_id,
-        checked(contact_date, date_text is not null, true, 'date', 'not a valid date', date_raw) as q2_date
+        problem(_problem is not null, _problem) as q0r_,
+        problem(contact_id_why is not null, 'contact_id: ' || contact_id_why) as q1r_contact_id,
+        problem(member_id_why is not null, 'member_id: ' || member_id_why) as q1r_member_id,
+        problem(date_why is not null, 'date: ' || date_why) as q1r_date,
+        problem(channel_why is not null, 'channel: ' || channel_why) as q1v_channel,
+        problem(purpose_why is not null, 'purpose: ' || purpose_why) as q1v_purpose,
+        checked(contact_id_value, contact_id_value is not null, true, 'contact_id', '') as q2r_contact_id,
+        checked(member_id_value, member_id_value is not null, true, 'member_id', '') as q2r_member_id,
+        checked(contact_date, date_text is not null, true, 'date', 'not a valid date') as q2r_date
     from typed
 ),
 
 unique_ids as (
     select
         *,
-        coalesce(q0_, q1_contact_id, q1_member_id, q1_date, q2_contact_id, q2_member_id,
-                 q2_date) is not null as is_unusable,
+        coalesce(q0r_, q1r_contact_id, q1r_member_id, q1r_date, q2r_contact_id, q2r_member_id,
+                 q2r_date) is not null as is_unusable,
         case when not is_unusable and contact_id_value is not null then
             first_value(_line) over (partition by is_unusable, contact_id_value order by _line)
         end as first_line,
-        problem(first_line < _line, 'row_quarantined',
-                'contact_id: duplicate of line ' || first_line || ' (the first is kept)',
-                contact_id) as q5_contact_id
+        problem(first_line < _line,
+                'contact_id: duplicate of line ' || first_line || ' (the first is kept)') as q5r_contact_id
     from checked
 ),
 
@@ -71,7 +71,7 @@ members_known as (
     select
         unique_ids.*,
         problem(member_id_value is not null and $check_members and known_members.member_id is null,
-                'row_quarantined', 'member_id: not a loaded member', member_id_value) as q6_member_id
+                'member_id: not a loaded member') as q6r_member_id
     from unique_ids
     left join known_members on known_members.member_id = unique_ids.member_id_value
 ),
@@ -84,8 +84,8 @@ final as (
         channel_value as channel,
         purpose_value as purpose,
         _line as source_line,
-        is_unusable or coalesce(q5_contact_id, q6_member_id) is not null as is_quarantined,
-        columns('^q\d_')
+        is_unusable or coalesce(q5r_contact_id, q6r_member_id) is not null as is_quarantined,
+        columns('^q\d[rv]_')
     from members_known
 )
 

@@ -1,5 +1,6 @@
 -- Club events for the newsletter, typed from the export's text: one row per line, with
--- the quarantine entries of each row (q<stage>_<column>: 0 the reader, 1 hostile values,
+-- the quarantine entries of each row (q<stage><r|v>_<column>: the reason a row is quarantined (r) or a value
+-- dropped (v) at stage 0 the reader, 1 hostile values,
 -- 2 values, 5 duplicate ids).
 with
 
@@ -42,30 +43,29 @@ typed as (
 checked as (
     select
         *,
-        problem(_problem is not null, 'row_quarantined', _problem, '') as q0_,
-        problem(event_id_why is not null, 'row_quarantined', 'event_id: ' || event_id_why, event_id) as q1_event_id,
-        problem(title_why is not null, 'row_quarantined', 'title: ' || title_why, title) as q1_title,
-        problem(date_why is not null, 'row_quarantined', 'date: ' || date_why, date) as q1_date,
-        problem(location_why is not null, 'value_dropped', 'location: ' || location_why, location) as q1_location,
-        problem(description_why is not null, 'value_dropped', 'description: ' || description_why, description) as q1_description,
-        problem(audience_why is not null, 'value_dropped', 'audience: ' || audience_why, audience) as q1_audience,
-        checked(event_id_value, event_id_value is not null, true, 'event_id', '', event_id_raw) as q2_event_id,
-        checked(title_value, title_value is not null, true, 'title', '', title_raw) as q2_title,
-        checked(event_date, date_text is not null, true, 'date', 'not a valid date', date_raw) as q2_date
+        problem(_problem is not null, _problem) as q0r_,
+        problem(event_id_why is not null, 'event_id: ' || event_id_why) as q1r_event_id,
+        problem(title_why is not null, 'title: ' || title_why) as q1r_title,
+        problem(date_why is not null, 'date: ' || date_why) as q1r_date,
+        problem(location_why is not null, 'location: ' || location_why) as q1v_location,
+        problem(description_why is not null, 'description: ' || description_why) as q1v_description,
+        problem(audience_why is not null, 'audience: ' || audience_why) as q1v_audience,
+        checked(event_id_value, event_id_value is not null, true, 'event_id', '') as q2r_event_id,
+        checked(title_value, title_value is not null, true, 'title', '') as q2r_title,
+        checked(event_date, date_text is not null, true, 'date', 'not a valid date') as q2r_date
     from typed
 ),
 
 unique_ids as (
     select
         *,
-        coalesce(q0_, q1_event_id, q1_title, q1_date, q2_event_id, q2_title, q2_date)
+        coalesce(q0r_, q1r_event_id, q1r_title, q1r_date, q2r_event_id, q2r_title, q2r_date)
             is not null as is_unusable,
         case when not is_unusable and event_id_value is not null then
             first_value(_line) over (partition by is_unusable, event_id_value order by _line)
         end as first_line,
-        problem(first_line < _line, 'row_quarantined',
-                'event_id: duplicate of line ' || first_line || ' (the first is kept)',
-                event_id) as q5_event_id
+        problem(first_line < _line,
+                'event_id: duplicate of line ' || first_line || ' (the first is kept)') as q5r_event_id
     from checked
 ),
 
@@ -78,8 +78,8 @@ final as (
         description_value as description,
         audience_value as audience,
         _line as source_line,
-        is_unusable or q5_event_id is not null as is_quarantined,
-        columns('^q\d_')
+        is_unusable or q5r_event_id is not null as is_quarantined,
+        columns('^q\d[rv]_')
     from unique_ids
 )
 

@@ -1,6 +1,7 @@
 -- Members, typed from the export's text: one row per line of the members export, with the
--- quarantine entries of each row (q<stage>_<column>: 0 the reader, 1 hostile values,
--- 2 values, 3 lunar birth dates, 5 duplicate ids). A lunar `birth_date` is read as a lunar
+-- quarantine entries of each row (q<stage><r|v>_<column>: the reason a row is quarantined
+-- (r) or a value dropped (v) at stage 0 the reader, 1 hostile values, 2 values, 3 lunar
+-- birth dates, 5 duplicate ids; `extra_problems` for unknown columns). A lunar `birth_date` is read as a lunar
 -- date (`1990-02-30` is valid): `birth_date` becomes the Gregorian day of birth and
 -- `birth_lunar` keeps the lunar date as written. Contract defaults: solar calendar,
 -- zh-CN, post consented unless refused, e-mail and SMS not, flags false.
@@ -165,71 +166,69 @@ lunar as (
 checked as (
     select
         *,
-        problem(_problem is not null, 'row_quarantined', _problem, '') as q0_,
-        problem(member_id_why is not null, 'row_quarantined', 'member_id: ' || member_id_why, member_id) as q1_member_id,
-        problem(name_why is not null, 'row_quarantined', 'name: ' || name_why, name) as q1_name,
-        problem(gender_why is not null, 'value_dropped', 'gender: ' || gender_why, gender) as q1_gender,
-        problem(birth_date_why is not null and not is_lunar, 'value_dropped', 'birth_date: ' || birth_date_why, birth_date) as q1_birth_date,
-        problem(birth_calendar_why is not null, 'value_dropped', 'birth_calendar: ' || birth_calendar_why, birth_calendar) as q1_birth_calendar,
-        problem(birth_lunar_leap_why is not null, 'value_dropped', 'birth_lunar_leap: ' || birth_lunar_leap_why, birth_lunar_leap) as q1_birth_lunar_leap,
-        problem(phone_why is not null, 'value_dropped', 'phone: ' || phone_why, phone) as q1_phone,
-        problem(email_why is not null, 'value_dropped', 'email: ' || email_why, email) as q1_email,
-        problem(province_why is not null, 'value_dropped', 'province: ' || province_why, province) as q1_province,
-        problem(city_why is not null, 'value_dropped', 'city: ' || city_why, city) as q1_city,
-        problem(district_why is not null, 'value_dropped', 'district: ' || district_why, district) as q1_district,
-        problem(address_why is not null, 'value_dropped', 'address: ' || address_why, address) as q1_address,
-        problem(postal_code_why is not null, 'value_dropped', 'postal_code: ' || postal_code_why, postal_code) as q1_postal_code,
-        problem(join_date_why is not null, 'value_dropped', 'join_date: ' || join_date_why, join_date) as q1_join_date,
-        problem(move_in_date_why is not null, 'value_dropped', 'move_in_date: ' || move_in_date_why, move_in_date) as q1_move_in_date,
-        problem(language_why is not null, 'value_dropped', 'language: ' || language_why, language) as q1_language,
-        problem(preferred_channel_why is not null, 'value_dropped', 'preferred_channel: ' || preferred_channel_why, preferred_channel) as q1_preferred_channel,
-        problem(consent_post_why is not null, 'value_dropped', 'consent_post: ' || consent_post_why, consent_post) as q1_consent_post,
-        problem(consent_email_why is not null, 'value_dropped', 'consent_email: ' || consent_email_why, consent_email) as q1_consent_email,
-        problem(consent_sms_why is not null, 'value_dropped', 'consent_sms: ' || consent_sms_why, consent_sms) as q1_consent_sms,
-        problem(do_not_contact_why is not null, 'value_dropped', 'do_not_contact: ' || do_not_contact_why, do_not_contact) as q1_do_not_contact,
-        problem(deceased_why is not null, 'value_dropped', 'deceased: ' || deceased_why, deceased) as q1_deceased,
-        problem(household_id_why is not null, 'value_dropped', 'household_id: ' || household_id_why, household_id) as q1_household_id,
+        problem(_problem is not null, _problem) as q0r_,
+        problem(member_id_why is not null, 'member_id: ' || member_id_why) as q1r_member_id,
+        problem(name_why is not null, 'name: ' || name_why) as q1r_name,
+        problem(gender_why is not null, 'gender: ' || gender_why) as q1v_gender,
+        problem(birth_date_why is not null and not is_lunar, 'birth_date: ' || birth_date_why) as q1v_birth_date,
+        problem(birth_calendar_why is not null, 'birth_calendar: ' || birth_calendar_why) as q1v_birth_calendar,
+        problem(birth_lunar_leap_why is not null, 'birth_lunar_leap: ' || birth_lunar_leap_why) as q1v_birth_lunar_leap,
+        problem(phone_why is not null, 'phone: ' || phone_why) as q1v_phone,
+        problem(email_why is not null, 'email: ' || email_why) as q1v_email,
+        problem(province_why is not null, 'province: ' || province_why) as q1v_province,
+        problem(city_why is not null, 'city: ' || city_why) as q1v_city,
+        problem(district_why is not null, 'district: ' || district_why) as q1v_district,
+        problem(address_why is not null, 'address: ' || address_why) as q1v_address,
+        problem(postal_code_why is not null, 'postal_code: ' || postal_code_why) as q1v_postal_code,
+        problem(join_date_why is not null, 'join_date: ' || join_date_why) as q1v_join_date,
+        problem(move_in_date_why is not null, 'move_in_date: ' || move_in_date_why) as q1v_move_in_date,
+        problem(language_why is not null, 'language: ' || language_why) as q1v_language,
+        problem(preferred_channel_why is not null, 'preferred_channel: ' || preferred_channel_why) as q1v_preferred_channel,
+        problem(consent_post_why is not null, 'consent_post: ' || consent_post_why) as q1v_consent_post,
+        problem(consent_email_why is not null, 'consent_email: ' || consent_email_why) as q1v_consent_email,
+        problem(consent_sms_why is not null, 'consent_sms: ' || consent_sms_why) as q1v_consent_sms,
+        problem(do_not_contact_why is not null, 'do_not_contact: ' || do_not_contact_why) as q1v_do_not_contact,
+        problem(deceased_why is not null, 'deceased: ' || deceased_why) as q1v_deceased,
+        problem(household_id_why is not null, 'household_id: ' || household_id_why) as q1v_household_id,
         list_transform(list_filter(extra_screened, lambda e: e.why is not null), lambda e: {
-            'column_name': e.column_name, 'action': 'value_dropped',
-            'reason': e.column_name[7:] || ': ' || e.why, 'value': quoted(e.value)})
+            'column_name': e.column_name, 'reason': e.column_name[7:] || ': ' || e.why})
             as extra_problems,
-        checked(member_id_value, member_id_value is not null, true, 'member_id', '', member_id_raw) as q2_member_id,
-        checked(name_value, name_value is not null, true, 'name', '', name_raw) as q2_name,
-        checked(gender_value, gender_text is not null, false, 'gender', 'not a gender (M/F/男/女/先生/女士)', gender_raw) as q2_gender,
+        checked(member_id_value, member_id_value is not null, true, 'member_id', '') as q2r_member_id,
+        checked(name_value, name_value is not null, true, 'name', '') as q2r_name,
+        checked(gender_value, gender_text is not null, false, 'gender', 'not a gender (M/F/男/女/先生/女士)') as q2v_gender,
         case when not is_lunar then coalesce(
-            checked(birth_date_solar, birth_date_text is not null, false, 'birth_date', 'not a valid date', birth_date_raw),
-            problem(birth_date_solar > $as_of::date, 'value_dropped',
-                    'birth_date: after the data cut-off ' || strftime($as_of::date, '%Y-%m-%d'), birth_date_raw))
-        end as q2_birth_date,
-        checked(birth_calendar_value, birth_calendar_text is not null, false, 'birth_calendar', 'not one of solar/lunar', birth_calendar_raw) as q2_birth_calendar,
-        checked(birth_lunar_leap_value, birth_lunar_leap_text is not null, false, 'birth_lunar_leap', 'not a yes/no value', birth_lunar_leap_raw) as q2_birth_lunar_leap,
-        checked(phone_value, phone_text is not null, false, 'phone', 'not a valid phone number', phone_raw) as q2_phone,
-        checked(email_value, email_text is not null, false, 'email', 'not a valid e-mail address', email_raw) as q2_email,
-        checked(postal_code_value, postal_code_text is not null, false, 'postal_code', 'not a six-digit postal code', postal_code_raw) as q2_postal_code,
-        checked(join_date_value, join_date_text is not null, false, 'join_date', 'not a valid date', join_date_raw) as q2_join_date,
-        checked(move_in_date_value, move_in_date_text is not null, false, 'move_in_date', 'not a valid date', move_in_date_raw) as q2_move_in_date,
-        checked(language_value, language_text is not null, false, 'language', 'not one of zh-CN/zh-TW/en', language_raw) as q2_language,
-        checked(preferred_channel_value, preferred_channel_text is not null, false, 'preferred_channel', 'not one of post/email/sms', preferred_channel_raw) as q2_preferred_channel,
-        checked(consent_post_value, consent_post_text is not null, false, 'consent_post', 'not a yes/no value', consent_post_raw) as q2_consent_post,
-        checked(consent_email_value, consent_email_text is not null, false, 'consent_email', 'not a yes/no value', consent_email_raw) as q2_consent_email,
-        checked(consent_sms_value, consent_sms_text is not null, false, 'consent_sms', 'not a yes/no value', consent_sms_raw) as q2_consent_sms,
-        checked(do_not_contact_value, do_not_contact_text is not null, false, 'do_not_contact', 'not a yes/no value', do_not_contact_raw) as q2_do_not_contact,
-        checked(deceased_value, deceased_text is not null, false, 'deceased', 'not a yes/no value', deceased_raw) as q2_deceased,
-        problem(is_lunar and birth_date_text is not null and lunar_birth is null, 'value_dropped',
-                'birth_date: not a valid lunar date (month, day or leap month)', birth_date_raw) as q3_birth_date
+            checked(birth_date_solar, birth_date_text is not null, false, 'birth_date', 'not a valid date'),
+            problem(birth_date_solar > $as_of::date,
+                    'birth_date: after the data cut-off ' || strftime($as_of::date, '%Y-%m-%d')))
+        end as q2v_birth_date,
+        checked(birth_calendar_value, birth_calendar_text is not null, false, 'birth_calendar', 'not one of solar/lunar') as q2v_birth_calendar,
+        checked(birth_lunar_leap_value, birth_lunar_leap_text is not null, false, 'birth_lunar_leap', 'not a yes/no value') as q2v_birth_lunar_leap,
+        checked(phone_value, phone_text is not null, false, 'phone', 'not a valid phone number') as q2v_phone,
+        checked(email_value, email_text is not null, false, 'email', 'not a valid e-mail address') as q2v_email,
+        checked(postal_code_value, postal_code_text is not null, false, 'postal_code', 'not a six-digit postal code') as q2v_postal_code,
+        checked(join_date_value, join_date_text is not null, false, 'join_date', 'not a valid date') as q2v_join_date,
+        checked(move_in_date_value, move_in_date_text is not null, false, 'move_in_date', 'not a valid date') as q2v_move_in_date,
+        checked(language_value, language_text is not null, false, 'language', 'not one of zh-CN/zh-TW/en') as q2v_language,
+        checked(preferred_channel_value, preferred_channel_text is not null, false, 'preferred_channel', 'not one of post/email/sms') as q2v_preferred_channel,
+        checked(consent_post_value, consent_post_text is not null, false, 'consent_post', 'not a yes/no value') as q2v_consent_post,
+        checked(consent_email_value, consent_email_text is not null, false, 'consent_email', 'not a yes/no value') as q2v_consent_email,
+        checked(consent_sms_value, consent_sms_text is not null, false, 'consent_sms', 'not a yes/no value') as q2v_consent_sms,
+        checked(do_not_contact_value, do_not_contact_text is not null, false, 'do_not_contact', 'not a yes/no value') as q2v_do_not_contact,
+        checked(deceased_value, deceased_text is not null, false, 'deceased', 'not a yes/no value') as q2v_deceased,
+        problem(is_lunar and birth_date_text is not null and lunar_birth is null,
+                'birth_date: not a valid lunar date (month, day or leap month)') as q3v_birth_date
     from lunar
 ),
 
 unique_ids as (
     select
         *,
-        coalesce(q0_, q1_member_id, q1_name, q2_member_id, q2_name) is not null as is_unusable,
+        coalesce(q0r_, q1r_member_id, q1r_name, q2r_member_id, q2r_name) is not null as is_unusable,
         case when not is_unusable and member_id_value is not null then
             first_value(_line) over (partition by is_unusable, member_id_value order by _line)
         end as first_line,
-        problem(first_line < _line, 'row_quarantined',
-                'member_id: duplicate of line ' || first_line || ' (the first is kept)',
-                member_id) as q5_member_id
+        problem(first_line < _line,
+                'member_id: duplicate of line ' || first_line || ' (the first is kept)') as q5r_member_id
     from checked
 ),
 
@@ -270,8 +269,8 @@ final as (
             || '}' as extra,
         _line as source_line,
         case gender_value when 'M' then 'mr' when 'F' then 'ms' else 'neutral' end as salutation,
-        is_unusable or q5_member_id is not null as is_quarantined,
-        columns('^q\d_'),
+        is_unusable or q5r_member_id is not null as is_quarantined,
+        columns('^q\d[rv]_'),
         extra_problems
     from unique_ids
 )

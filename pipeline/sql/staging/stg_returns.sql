@@ -1,6 +1,7 @@
 -- Returned mail, typed from the export's text: one row per line naming the piece (or the
 -- member) whose letter came back undelivered, with the quarantine entries of each row
--- (q<stage>_<column>: 0 the reader, 1 hostile values, 2 values, 4 neither piece nor
+-- (q<stage><r|v>_<column>: the reason a row is quarantined (r) or a value
+-- dropped (v) at stage 0 the reader, 1 hostile values, 2 values, 4 neither piece nor
 -- member, 6 unknown members).
 with
 
@@ -38,16 +39,16 @@ typed as (
 checked as (
     select
         typed.*,
-        problem(_problem is not null, 'row_quarantined', _problem, '') as q0_,
-        problem(piece_id_why is not null, 'value_dropped', 'piece_id: ' || piece_id_why, piece_id) as q1_piece_id,
-        problem(member_id_why is not null, 'value_dropped', 'member_id: ' || member_id_why, typed.member_id) as q1_member_id,
-        problem(returned_on_why is not null, 'row_quarantined', 'returned_on: ' || returned_on_why, returned_on) as q1_returned_on,
-        problem(reason_why is not null, 'value_dropped', 'reason: ' || reason_why, reason) as q1_reason,
-        checked(returned_on_value, returned_on_text is not null, true, 'returned_on', 'not a valid date', returned_on_raw) as q2_returned_on,
-        problem(piece_id_value is null and member_id_value is null, 'row_quarantined',
-                'piece_id or member_id: required, all blank', '') as q4_piece_id,
+        problem(_problem is not null, _problem) as q0r_,
+        problem(piece_id_why is not null, 'piece_id: ' || piece_id_why) as q1v_piece_id,
+        problem(member_id_why is not null, 'member_id: ' || member_id_why) as q1v_member_id,
+        problem(returned_on_why is not null, 'returned_on: ' || returned_on_why) as q1r_returned_on,
+        problem(reason_why is not null, 'reason: ' || reason_why) as q1v_reason,
+        checked(returned_on_value, returned_on_text is not null, true, 'returned_on', 'not a valid date') as q2r_returned_on,
+        problem(piece_id_value is null and member_id_value is null,
+                'piece_id or member_id: required, all blank') as q4r_piece_id,
         problem(member_id_value is not null and $check_members and known_members.member_id is null,
-                'row_quarantined', 'member_id: not a loaded member', member_id_value) as q6_member_id
+                'member_id: not a loaded member') as q6r_member_id
     from typed
     left join known_members on known_members.member_id = typed.member_id_value
 ),
@@ -59,9 +60,9 @@ final as (
         returned_on_value as returned_on,
         reason_value as reason,
         _line as source_line,
-        coalesce(q0_, q1_returned_on, q2_returned_on, q4_piece_id, q6_member_id) is not null
+        coalesce(q0r_, q1r_returned_on, q2r_returned_on, q4r_piece_id, q6r_member_id) is not null
             as is_quarantined,
-        columns('^q\d_')
+        columns('^q\d[rv]_')
     from checked
 )
 

@@ -47,19 +47,19 @@ typed as (
 checked as (
     select
         typed.*,
-        problem(_problem is not null, 'row_quarantined', _problem, '') as q0_,
-        problem(txn_id_why is not null, 'row_quarantined', 'txn_id: ' || txn_id_why, txn_id) as q1_txn_id,
-        problem(member_id_why is not null, 'row_quarantined', 'member_id: ' || member_id_why, typed.member_id) as q1_member_id,
-        problem(date_why is not null, 'row_quarantined', 'date: ' || date_why, date) as q1_date,
-        problem(amount_why is not null, 'row_quarantined', 'amount: ' || amount_why, amount) as q1_amount,
-        problem(category_why is not null, 'value_dropped', 'category: ' || category_why, category) as q1_category,
-        problem(channel_why is not null, 'value_dropped', 'channel: ' || channel_why, channel) as q1_channel,
-        checked(txn_id_value, txn_id_value is not null, true, 'txn_id', '', txn_id_raw) as q2_txn_id,
-        checked(member_id_value, member_id_value is not null, true, 'member_id', '', member_id_raw) as q2_member_id,
-        checked(txn_at, date_text is not null, true, 'date', 'not a valid date or time', date_raw) as q2_date,
-        checked(amount_cny, amount_text is not null, true, 'amount', 'not an amount', amount_raw) as q2_amount,
+        problem(_problem is not null, _problem) as q0r_,
+        problem(txn_id_why is not null, 'txn_id: ' || txn_id_why) as q1r_txn_id,
+        problem(member_id_why is not null, 'member_id: ' || member_id_why) as q1r_member_id,
+        problem(date_why is not null, 'date: ' || date_why) as q1r_date,
+        problem(amount_why is not null, 'amount: ' || amount_why) as q1r_amount,
+        problem(category_why is not null, 'category: ' || category_why) as q1v_category,
+        problem(channel_why is not null, 'channel: ' || channel_why) as q1v_channel,
+        checked(txn_id_value, txn_id_value is not null, true, 'txn_id', '') as q2r_txn_id,
+        checked(member_id_value, member_id_value is not null, true, 'member_id', '') as q2r_member_id,
+        checked(txn_at, date_text is not null, true, 'date', 'not a valid date or time') as q2r_date,
+        checked(amount_cny, amount_text is not null, true, 'amount', 'not an amount') as q2r_amount,
         problem(member_id_value is not null and $check_members and known_members.member_id is null,
-                'row_quarantined', 'member_id: not a loaded member', member_id_value) as q6_member_id
+                'member_id: not a loaded member') as q6r_member_id
     from typed
     left join known_members on known_members.member_id = typed.member_id_value
 ),
@@ -73,9 +73,9 @@ final as (
         category_value as category,
         channel_value as channel,
         _line as source_line,
-        coalesce(q0_, q1_txn_id, q1_member_id, q1_date, q1_amount, q2_txn_id, q2_member_id,
-                 q2_date, q2_amount, q6_member_id) is not null as is_quarantined,
-        columns('^q\d_')
+        coalesce(q0r_, q1r_txn_id, q1r_member_id, q1r_date, q1r_amount, q2r_txn_id, q2r_member_id,
+                 q2r_date, q2r_amount, q6r_member_id) is not null as is_quarantined,
+        columns('^q\d[rv]_')
     from checked
 )
 
