@@ -1,8 +1,7 @@
 -- Complaints, typed from the export's text: one row per line; member_id may be blank or
--- name no loaded member and the case still counts (`is_known_member` says which). With the
--- quarantine entries of each row (q<stage><r|v>_<column>: the reason a row is quarantined (r) or a value
--- dropped (v) at stage 0 the reader, 1 hostile values,
--- 2 values, 5 duplicate ids).
+-- name no loaded member and the case still counts (`is_known_member` says which).
+-- q<stage><r|v>_<column>: the reason the row is quarantined (r) or the value dropped (v)
+-- at stage 0 the reader, 1 hostile values, 2 values, 5 duplicate ids.
 with
 
 raw as (select * from raw),

@@ -1,7 +1,6 @@
--- Contact history, typed from the export's text (for frequency caps): one row per line,
--- with the quarantine entries of each row (q<stage><r|v>_<column>: the reason a row is quarantined (r) or a value
--- dropped (v) at stage 0 the reader, 1 hostile
--- values, 2 values, 5 duplicate ids, 6 unknown members).
+-- Contact history, typed from the export's text (for frequency caps): one row per line.
+-- q<stage><r|v>_<column>: the reason the row is quarantined (r) or the value dropped (v)
+-- at stage 0 the reader, 1 hostile values, 2 values, 5 duplicate ids, 6 unknown members.
 with
 
 raw as (select * from raw),

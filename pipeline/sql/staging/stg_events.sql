@@ -1,4 +1,7 @@
--- Club events for the newsletter, typed from the export's text: one row per line, with
+-- Club events for the newsletter, typed from the export's text: one row per line.
+-- q<stage><r|v>_<column>: the reason the row is quarantined (r) or the value dropped (v)
+-- at stage 0 the reader, 1 hostile values, 2 values, 5 duplicate ids.
+with
 -- the quarantine entries of each row (q<stage><r|v>_<column>: the reason a row is quarantined (r) or a value
 -- dropped (v) at stage 0 the reader, 1 hostile values,
 -- 2 values, 5 duplicate ids).

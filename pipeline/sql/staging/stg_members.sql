@@ -1,7 +1,7 @@
--- Members, typed from the export's text: one row per line of the members export, with the
--- quarantine entries of each row (q<stage><r|v>_<column>: the reason a row is quarantined
--- (r) or a value dropped (v) at stage 0 the reader, 1 hostile values, 2 values, 3 lunar
--- birth dates, 5 duplicate ids; `extra_problems` for unknown columns). A lunar `birth_date` is read as a lunar
+-- Members, typed from the export's text: one row per line of the members export.
+-- q<stage><r|v>_<column>: the reason the row is quarantined (r) or the value dropped (v)
+-- at stage 0 the reader, 1 hostile values, 2 values, 3 lunar birth dates, 5 duplicate
+-- ids; `extra_problems` those of unknown columns. A lunar `birth_date` is read as a lunar
 -- date (`1990-02-30` is valid): `birth_date` becomes the Gregorian day of birth and
 -- `birth_lunar` keeps the lunar date as written. Contract defaults: solar calendar,
 -- zh-CN, post consented unless refused, e-mail and SMS not, flags false.

@@ -1,8 +1,8 @@
 -- Returned mail, typed from the export's text: one row per line naming the piece (or the
--- member) whose letter came back undelivered, with the quarantine entries of each row
--- (q<stage><r|v>_<column>: the reason a row is quarantined (r) or a value
--- dropped (v) at stage 0 the reader, 1 hostile values, 2 values, 4 neither piece nor
--- member, 6 unknown members).
+-- member) whose letter came back undelivered.
+-- q<stage><r|v>_<column>: the reason the row is quarantined (r) or the value dropped (v)
+-- at stage 0 the reader, 1 hostile values, 2 values, 4 neither piece nor member,
+-- 6 unknown members.
 with
 
 raw as (select * from raw),

@@ -1,6 +1,7 @@
 -- Transactions, typed from the export's text: one row per line item (several may share
--- txn_id; negative amounts are returns), with the quarantine entries of each row (q<stage>_
--- <column>: 0 the reader, 1 hostile values, 2 values, 6 unknown members).
+-- txn_id; negative amounts are returns).
+-- q<stage><r|v>_<column>: the reason the row is quarantined (r) or the value dropped (v)
+-- at stage 0 the reader, 1 hostile values, 2 values, 6 unknown members.
 with
 
 raw as (select * from raw),
