@@ -2,10 +2,6 @@
 -- q<stage><r|v>_<column>: the reason the row is quarantined (r) or the value dropped (v)
 -- at stage 0 the reader, 1 hostile values, 2 values, 5 duplicate ids.
 with
--- the quarantine entries of each row (q<stage><r|v>_<column>: the reason a row is quarantined (r) or a value
--- dropped (v) at stage 0 the reader, 1 hostile values,
--- 2 values, 5 duplicate ids).
-with
 
 raw as (select * from raw),
 
