@@ -160,6 +160,8 @@ def stage(
                     params)
         if not table.extra_columns:
             con.execute(f"alter table checked add column extra_problems {_EXTRA_PROBLEMS} default []")
+        if "member_id" not in {c.name for c in table.columns}:  # quoted for unknown members
+            con.execute("alter table checked add column member_id varchar")
         rows = con.sql(
             r"select columns(lambda c: not regexp_matches(c, '^q\d_|^is_quarantined$|^extra_problems$')) "
             "from checked where not is_quarantined order by source_line").to_arrow_table()
