@@ -293,13 +293,19 @@ def chinese_numeral(number: int) -> str:
     return text + (digits[ones] if ones else "")
 
 
-def piece_view(piece: dict) -> dict:
+def piece_views(pieces: pd.DataFrame) -> list[dict]:
+    """piece_view of every row, the element ids made at once (safe_part is vectorised)."""
+    ids = safe_part(pieces["piece_id"].astype(str).astype("string")).tolist()
+    return [piece_view(p, "piece-" + i) for p, i in zip(pieces.to_dict("records"), ids)]
+
+
+def piece_view(piece: dict, element_id: str | None = None) -> dict:
     """Everything the piece template prints, from one row of `letter_pieces`."""
     age, years = _number(piece["age"]), _number(piece["years"])
     name, occasion = _text(piece["name"]), _day(piece["occasion_date"])
     count = age if piece["kind"] == "birthday" else years
     return {
-        "id": "piece-" + safe_token(str(piece["piece_id"])),
+        "id": element_id or "piece-" + safe_token(str(piece["piece_id"])),
         "piece_id": str(piece["piece_id"]),
         "lang": piece["language"],
         "kind": piece["kind"],
@@ -502,18 +508,20 @@ def _splits(views: list[dict], club: dict, edition: str) -> list[Split]:
 def render_batch(
     batch: Batch, config: ClubConfig, edition: str,
     backgrounds: dict[str, Background] | None = None, folder: Path | None = None,
+    splits: list[Split] | None = None,
 ) -> tuple[Rendered, list[int], list[int]]:
     """The batch PDF, each piece's first page and page count (blank back pages included).
     With `backgrounds` (layout once: `lay_out_letter_backgrounds` into `folder`, holding
-    every piece's background) the pieces are stamped over them; otherwise laid out whole."""
+    every piece's background) the pieces are stamped over them (`splits`: the pieces'
+    `split_pieces`, when already made); otherwise laid out whole."""
     layout = _layout(config)
-    views = [piece_view(p) for p in batch.pieces.to_dict("records")]
+    views = piece_views(batch.pieces)
     club = club_view(config)
     ids = tuple(v["id"] for v in views)
     what = f"letters {batch.path}"
     if backgrounds is not None:
         stamped = stamp_pieces(
-            stamp_kind(config), _splits(views, club, edition),
+            stamp_kind(config), splits or _splits(views, club, edition),
             lambda chosen: batch_html([views[i] for i in chosen], club, edition, False),
             backgrounds, folder, what, layout.duplex, pad_end=layout.duplex)
         rendered = Rendered(stamped.pdf, stamped.pages, dict(zip(ids, stamped.firsts)))
@@ -533,15 +541,9 @@ def render_batch(
 BACKGROUNDS_PER_DOCUMENT = 60  # backgrounds laid out as one document (a file of the pool)
 
 
-def background_sections(batches_: list[Batch], config: ClubConfig, edition: str
-                        ) -> dict[str, str]:
-    """The distinct backgrounds of the pieces of `batches_` (key -> split section)."""
-    club, found = club_view(config), {}
-    for batch in batches_:
-        views = [piece_view(p) for p in batch.pieces.to_dict("records")]
-        for split in _splits(views, club, edition):
-            found.setdefault(split.key, split.background)
-    return found
+def split_pieces(pieces: pd.DataFrame, config: ClubConfig, edition: str) -> list[Split]:
+    """Every piece in split mode (documents/stamp.py): its background and its own parts."""
+    return _splits(piece_views(pieces), club_view(config), edition)
 
 
 def lay_out_letter_backgrounds(sections: dict[str, str], config: ClubConfig, folder: Path,
@@ -610,14 +612,19 @@ def check_pieces(pieces: pd.DataFrame) -> None:
 
 
 def render_batches(
-    selected: list[Batch], config: ClubConfig, edition: str, letters_dir: Path
+    selected: list[Batch], config: ClubConfig, edition: str, letters_dir: Path,
+    backgrounds: dict[str, Background] | None = None, folder: Path | None = None,
+    splits: dict[str, list[Split]] | None = None,
 ) -> pd.DataFrame:
     """Render `selected` batches to letters_dir/<folder>/batch-NNN.pdf; their manifest
-    rows. A render shard passes its share of `batches(...)`; `finish_letters` joins them."""
+    rows. A render shard passes its share of `batches(...)`; `finish_letters` joins them.
+    With `backgrounds` (in `folder`) the batches are stamped (`render_batch`), `splits`
+    holding each batch's (by its `file`) when made before."""
     parts = []
     for batch in selected:
         started = time.perf_counter()
-        rendered, firsts, counts = render_batch(batch, config, edition)
+        rendered, firsts, counts = render_batch(
+            batch, config, edition, backgrounds, folder, (splits or {}).get(batch.file))
         target = letters_dir / batch.file
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(rendered.pdf)

@@ -614,10 +614,12 @@ def lay_out_print_backgrounds(edition: NewsletterEdition, sections: dict[str, st
 
 
 def stamp_print(edition: NewsletterEdition, members: Sequence[MemberContext],
-                backgrounds: dict[str, Background], folder: Path, what: str) -> Rendered:
-    """A print batch stamped over its backgrounds (laid out into `folder`)."""
+                backgrounds: dict[str, Background], folder: Path, what: str,
+                splits: list[Split] | None = None) -> Rendered:
+    """A print batch stamped over its backgrounds (laid out into `folder`); `splits`:
+    the members' `split_members`, when already made."""
     stamped = stamp_pieces(
-        stamp_kind(edition), split_members(edition, members),
+        stamp_kind(edition), splits or split_members(edition, members),
         lambda chosen: print_html(edition, [members[i] for i in chosen], duplex=False),
         backgrounds, folder, what, edition.config.print.duplex)
     report("newsletter", f"{what}: {stamped.backgrounds} backgrounds, "
@@ -742,18 +744,32 @@ def write_print(edition: NewsletterEdition, members: Sequence[MemberContext], ou
 
 def write_print_batches(edition: NewsletterEdition,
                         slices: Sequence[tuple[int, int, int, Sequence[MemberContext]]],
-                        out_dir: Path, total: int, workers: int | None = None
+                        out_dir: Path, total: int, workers: int | None = None,
+                        backgrounds: dict[str, Background] | None = None,
+                        folder: Path | None = None,
+                        splits: dict[tuple[int, int], list[Split]] | None = None,
                         ) -> dict[str, int]:
     """Print batches, or slices of them, as the print plan hands a render shard its
     share: for each (batch number of `total`, slice, slices, pieces) the file
     newsletters/print/batch-NNN.pdf, or batch-NNN.slice-KK.pdf when the batch is cut
     into slices (`join_print_slices` joins them). `batches` counts whole batches and
-    first slices, so the shards' counts add up to the edition's batches."""
-    jobs = [print_job(edition, members, number) for number, _, _, members in slices]
-    if jobs:
+    first slices, so the shards' counts add up to the edition's batches. With
+    `backgrounds` (laid out into `folder`) the pieces are stamped over them
+    (`stamp_print`, in this process), `splits` holding each (number, slice)'s pieces'
+    `split_members` when made before."""
+    if slices:
         (out_dir / "newsletters" / "print").mkdir(parents=True, exist_ok=True)
+    if backgrounds is not None:
+        done: Iterable[Rendered] = (
+            stamp_print(edition, members, backgrounds, folder,
+                        f"newsletter print batch {number:03d}",
+                        (splits or {}).get((number, part)))
+            for number, part, _, members in slices)
+    else:
+        done = render_batches([print_job(edition, members, number)
+                               for number, _, _, members in slices], workers)
     pages, started = 0, time.perf_counter()
-    for (number, part, parts, _), rendered in zip(slices, render_batches(jobs, workers)):
+    for (number, part, parts, _), rendered in zip(slices, done):
         (out_dir / slice_file(print_path(number), part, parts)).write_bytes(rendered.pdf)
         pages += rendered.pages
         report("newsletter", f"print batch {number}/{total}"
