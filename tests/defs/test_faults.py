@@ -96,7 +96,7 @@ def test_an_unexpected_error_names_the_step_and_project_line_and_logs_the_traceb
         run(published)
     monkeypatch.undo()
     message = str(failed.value)
-    assert re.search(r"step print_shard_\d_of_\d failed: AttributeError: 'NoneType' object "
+    assert re.search(r"step print_split_\d_of_\d failed: AttributeError: 'NoneType' object "
                      r"has no attribute 'club' \(pipeline/lib/letters\.py:\d+ in club_view\)",
                      message)
     log = published / "out" / ".work" / "last-failure.log"

@@ -295,17 +295,18 @@ def chinese_numeral(number: int) -> str:
 
 def piece_views(pieces: pd.DataFrame) -> list[dict]:
     """piece_view of every row, the element ids made at once (safe_part is vectorised)."""
-    ids = safe_part(pieces["piece_id"].astype(str).astype("string")).tolist()
-    return [piece_view(p, "piece-" + i) for p, i in zip(pieces.to_dict("records"), ids)]
+    ids = "piece-" + safe_part(pieces["piece_id"].astype(str).astype("string"))
+    return [piece_view(p) for p in pieces.assign(_element_id=ids.to_numpy()).to_dict("records")]
 
 
-def piece_view(piece: dict, element_id: str | None = None) -> dict:
-    """Everything the piece template prints, from one row of `letter_pieces`."""
+def piece_view(piece: dict) -> dict:
+    """Everything the piece template prints, from one row of `letter_pieces` (with
+    `_element_id` when piece_views made the ids)."""
     age, years = _number(piece["age"]), _number(piece["years"])
     name, occasion = _text(piece["name"]), _day(piece["occasion_date"])
     count = age if piece["kind"] == "birthday" else years
     return {
-        "id": element_id or "piece-" + safe_token(str(piece["piece_id"])),
+        "id": piece.get("_element_id") or "piece-" + safe_token(str(piece["piece_id"])),
         "piece_id": str(piece["piece_id"]),
         "lang": piece["language"],
         "kind": piece["kind"],
