@@ -139,13 +139,15 @@ def test_the_guard_lays_out_whole_what_would_move_shared_content(tmp_path):
     assert stamped.whole == 2 and stamped.pages == len(pieces)
 
 
-def test_every_background_is_carried_once_per_file(tmp_path):
+def test_every_background_is_carried_once_per_file_and_reruns_match(tmp_path):
     config = _config(False)
     pieces = test_letters._pieces()
     pieces = pd.concat([pieces.iloc[[0]]] * 4, ignore_index=True).assign(
         piece_id=[f"P{n}" for n in range(4)])  # four letters, one background
     (stamped, *_), distinct = _stamped_letters(pieces, config, tmp_path)
     assert distinct == 1
+    (again, *_), _ = _stamped_letters(pieces, config, tmp_path / "again")
+    assert again.pdf == stamped.pdf  # a rerun gives the same bytes
     with pikepdf.open(io.BytesIO(stamped.pdf)) as document:
         forms = {page.Resources.XObject[name].objgen for page in document.pages
                  for name in page.Resources.XObject.keys() if name.startswith("/Bg")}
