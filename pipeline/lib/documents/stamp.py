@@ -311,10 +311,10 @@ def stamp_pieces(kind: Kind, splits: Sequence[Split], whole: Callable[[list[int]
         total += backgrounds[split.key].pages
     document = lay_out(kind.document(sections, True), f"{what} (overlay)",
                        [*kind.stylesheets, css(OVERLAY_CSS)])
-    if len(document.pages) != total:
-        raise RenderError(f"{what}: the overlay has {len(document.pages)} pages, "
-                          f"the backgrounds {total}")
-    bad = sorted(_misplaced(document, splits, backgrounds, starts))
+    if len(document.pages) == total:
+        bad = sorted(_misplaced(document, splits, backgrounds, starts))
+    else:  # an overlay broke a page: which piece is unknown, so all are laid out whole
+        bad = list(range(len(splits)))
     overlay = write_document(document, f"{what} (overlay)")
     fallback = None
     if bad:
