@@ -131,8 +131,9 @@ class Var:
     width: float  # content width
     height: float  # border box
     room: float | None  # below a clipping ancestor: the height it leaves, else None
-    opening: str  # ancestors' and the element's start tags (overlay classes added)
-    closing: str
+    ancestors: tuple[tuple[str, str], ...]  # (start tag, name), overlay classes added
+    opening: str  # the element's start tag
+    closing: str  # its end tag
 
 
 @dataclass(frozen=True)
@@ -203,13 +204,13 @@ def _var(box, ancestors: list, page: int, page_box) -> Var:
     left = box.border_box_x() - page_box.content_box_x()
     top = box.border_box_y() - page_box.content_box_y()
     clip = _clip_bottom(ancestors)
-    opening = "".join(_start_tag(e, "stamp-anc") for e in chain)
-    opening += _start_tag(box.element, "stamp-var", f"left:{left!r}px;top:{top!r}px;"
+    ancestors = tuple((_start_tag(e, "stamp-anc"), _tag(e)) for e in chain)
+    opening = _start_tag(box.element, "stamp-var", f"left:{left!r}px;top:{top!r}px;"
                           f"width:{box.width!r}px", ' data-stamp-at="{at}"')
-    closing = "".join(f"</{_tag(e)}>" for e in [box.element, *reversed(chain)])
+    closing = f"</{_tag(box.element)}>"
     return Var(box.element.attrib["data-stamp"], page, left, top, box.width,
                box.border_height(), None if clip is None else clip - box.border_box_y(),
-               opening, closing)
+               ancestors, opening, closing)
 
 
 def lay_out_backgrounds(kind: Kind, sections: dict[str, str], folder: Path, file: str
@@ -256,19 +257,33 @@ class Stamped:
 
 
 def _overlay_section(index: int, split: Split, background: Background) -> str:
+    """The piece's overlay: a page per background page, holding its marked elements;
+    elements of a page under the same ancestors share their copies."""
+
+    def member(tag: str) -> str:
+        for name, value in split.values.items():
+            if name != "id":
+                tag = tag.replace(f' {name}=""', f' {name}="{html_lib.escape(value, quote=True)}"')
+        return tag
+
     out = []
     for page in range(background.pages):
         anchor = f' id="{html_lib.escape(split.values["id"], quote=True)}"' if page == 0 else ""
         out.append(f'<div class="stamp-page"{anchor}>')
+        open_: list[tuple[str, str]] = []
         for number, var in enumerate(background.vars):
             if var.page != page:
                 continue
-            opening = var.opening.replace("{at}", f"{index}:{number}")
-            for name, value in split.values.items():
-                if name != "id":
-                    opening = opening.replace(f' {name}=""',
-                                              f' {name}="{html_lib.escape(value, quote=True)}"')
-            out.append(opening + split.parts.get(var.name, "") + var.closing)
+            shared = 0
+            while (shared < min(len(open_), len(var.ancestors))
+                   and open_[shared] == var.ancestors[shared]):
+                shared += 1
+            out.extend(f"</{name}>" for _, name in reversed(open_[shared:]))
+            out.extend(member(tag) for tag, _ in var.ancestors[shared:])
+            open_ = list(var.ancestors)
+            out.append(var.opening.replace("{at}", f"{index}:{number}")
+                       + split.parts.get(var.name, "") + var.closing)
+        out.extend(f"</{name}>" for _, name in reversed(open_))
         out.append("</div>")
     return "".join(out)
 
