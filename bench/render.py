@@ -35,7 +35,7 @@ from pipeline.lib.documents.stamp import lay_out_backgrounds
 PARTITION = "2026-12-01"
 LETTERS = int(os.environ.get("BENCH_LETTERS", "1200"))
 ONE_BY_ONE = int(os.environ.get("BENCH_ONE_BY_ONE", "60"))
-PRINT_PIECES = int(os.environ.get("BENCH_PRINT_PIECES", "1000"))
+PRINT_PIECES = int(os.environ.get("BENCH_PRINT_PIECES", "400"))
 EMAILS = int(os.environ.get("BENCH_EMAILS", "20000"))
 PROCESSES = len(os.sched_getaffinity(0))
 FLOOR_PAGES = int(os.environ.get("BENCH_FLOOR_PAGES", "100"))
