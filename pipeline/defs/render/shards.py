@@ -25,6 +25,7 @@ The number of shards is part of the asset graph, so it must be the same wherever
 definitions load: `CLUBPRESS_RENDER_SHARDS` (default 2, this machine's cores).
 """
 
+import math
 import os
 import pickle
 import shutil
@@ -48,6 +49,7 @@ from pipeline.lib.documents.stamp import lay_out_backgrounds
 RENDER_SHARDS = int(os.environ.get("CLUBPRESS_RENDER_SHARDS", "2"))
 PLAN_PART = "print-plan"  # render_dir part holding one file per share and step
 POOL_PART = "print-backgrounds"  # render_dir part holding the edition's backgrounds
+MIN_PER_DOCUMENT = 8  # backgrounds laid out as one document, at least
 
 
 def shard_name(index: int, count: int = RENDER_SHARDS, step: str = "shard") -> str:
@@ -194,6 +196,9 @@ def pool_documents(sections: list[dict[str, dict[str, str]]], count: int
         for found in sections:
             pool |= found[part]
         keys = sorted(pool)
+        # about two documents per shard, so the shards finish close together, but not
+        # too small: each document subsets and writes its fonts once
+        size = max(MIN_PER_DOCUMENT, min(size, math.ceil(len(keys) / (2 * count))))
         for number, first in enumerate(range(0, len(keys), size), start=1):
             documents.append((part, f"{part}-{number:03d}.pdf",
                               {k: pool[k] for k in keys[first:first + size]}))
