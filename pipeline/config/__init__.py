@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from pipeline.config.complaints import SlaTargets
 from pipeline.lib.rules.calendar import WESTERN_DATES
 from pipeline.lib.rules.calls import CallRules
 from pipeline.lib.rules.care import CareRules, Costs
-from pipeline.lib.rules.complaints import SlaTargets
 from pipeline.lib.rules.contact import ContactRules
 from pipeline.lib.rules.rfm import DEFAULT_SEGMENT_RULES, SegmentRule, check_segment_rules
 from pipeline.lib.rules.scoring import (
