@@ -14,8 +14,8 @@ with
 
 source as (
     select
-        nullif(regexp_replace(complaint_id, '^[\s\p{Z}\x{85}\x{0b}\x{1c}-\x{1f}]+|[\s\p{Z}\x{85}\x{0b}\x{1c}-\x{1f}]+$', '', 'g'), '') as complaint_id,
-        lower(nullif(regexp_replace(status, '^[\s\p{Z}\x{85}\x{0b}\x{1c}-\x{1f}]+|[\s\p{Z}\x{85}\x{0b}\x{1c}-\x{1f}]+$', '', 'g'), '')) as status,
+        nullif(trim(complaint_id), '') as complaint_id,
+        lower(nullif(trim(status), '')) as status,
         received_at::timestamp as received_at,
         first_response_at::timestamp as first_response_at,
         resolved_at::timestamp as resolved_at

@@ -16,14 +16,14 @@ with
 -- import CTEs ---------------------------------------------------------------------------
 
 source as (
-    -- text trimmed of whitespace as Python's str.strip knows it, blank = missing
+    -- text trimmed, blank = missing (staging has done so; a frame built elsewhere may not)
     select
-        nullif(regexp_replace(complaint_id, '^[\s\p{Z}\x{85}\x{0b}\x{1c}-\x{1f}]+|[\s\p{Z}\x{85}\x{0b}\x{1c}-\x{1f}]+$', '', 'g'), '') as complaint_id,
-        nullif(regexp_replace(member_id, '^[\s\p{Z}\x{85}\x{0b}\x{1c}-\x{1f}]+|[\s\p{Z}\x{85}\x{0b}\x{1c}-\x{1f}]+$', '', 'g'), '') as member_id,
-        nullif(regexp_replace(category, '^[\s\p{Z}\x{85}\x{0b}\x{1c}-\x{1f}]+|[\s\p{Z}\x{85}\x{0b}\x{1c}-\x{1f}]+$', '', 'g'), '') as category,
-        nullif(regexp_replace(severity, '^[\s\p{Z}\x{85}\x{0b}\x{1c}-\x{1f}]+|[\s\p{Z}\x{85}\x{0b}\x{1c}-\x{1f}]+$', '', 'g'), '') as severity,
-        nullif(regexp_replace(owner, '^[\s\p{Z}\x{85}\x{0b}\x{1c}-\x{1f}]+|[\s\p{Z}\x{85}\x{0b}\x{1c}-\x{1f}]+$', '', 'g'), '') as owner,
-        lower(nullif(regexp_replace(status, '^[\s\p{Z}\x{85}\x{0b}\x{1c}-\x{1f}]+|[\s\p{Z}\x{85}\x{0b}\x{1c}-\x{1f}]+$', '', 'g'), '')) as status,
+        nullif(trim(complaint_id), '') as complaint_id,
+        nullif(trim(member_id), '') as member_id,
+        nullif(trim(category), '') as category,
+        nullif(trim(severity), '') as severity,
+        nullif(trim(owner), '') as owner,
+        lower(nullif(trim(status), '')) as status,
         received_at::timestamp as received_at,
         resolved_at::timestamp as resolved_at
     from complaints

@@ -8,8 +8,7 @@ with
 
 overdue as (
     select
-        coalesce(nullif(regexp_replace(owner, '^[\s\p{Z}\x{85}\x{0b}\x{1c}-\x{1f}]+|[\s\p{Z}\x{85}\x{0b}\x{1c}-\x{1f}]+$', '', 'g'), ''),
-                 '(unassigned)') as owner,
+        coalesce(nullif(trim(owner), ''), '(unassigned)') as owner,
         age_hours
     from complaint_backlog
     where is_overdue

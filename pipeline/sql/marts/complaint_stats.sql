@@ -15,12 +15,12 @@ with
 -- import CTEs ---------------------------------------------------------------------------
 
 source as (
-    -- text trimmed of whitespace as Python's str.strip knows it, blank = missing
+    -- text trimmed, blank = missing (staging has done so; a frame built elsewhere may not)
     select
-        nullif(regexp_replace(member_id, '^[\s\p{Z}\x{85}\x{0b}\x{1c}-\x{1f}]+|[\s\p{Z}\x{85}\x{0b}\x{1c}-\x{1f}]+$', '', 'g'), '') as member_id,
-        nullif(regexp_replace(category, '^[\s\p{Z}\x{85}\x{0b}\x{1c}-\x{1f}]+|[\s\p{Z}\x{85}\x{0b}\x{1c}-\x{1f}]+$', '', 'g'), '') as category,
-        nullif(regexp_replace(severity, '^[\s\p{Z}\x{85}\x{0b}\x{1c}-\x{1f}]+|[\s\p{Z}\x{85}\x{0b}\x{1c}-\x{1f}]+$', '', 'g'), '') as severity,
-        lower(nullif(regexp_replace(status, '^[\s\p{Z}\x{85}\x{0b}\x{1c}-\x{1f}]+|[\s\p{Z}\x{85}\x{0b}\x{1c}-\x{1f}]+$', '', 'g'), '')) as status,
+        nullif(trim(member_id), '') as member_id,
+        nullif(trim(category), '') as category,
+        nullif(trim(severity), '') as severity,
+        lower(nullif(trim(status), '')) as status,
         received_at::timestamp as received_at,
         first_response_at::timestamp as first_response_at,
         resolved_at::timestamp as resolved_at,
@@ -192,7 +192,6 @@ aggregated as (
     select
         month,
         category,
-        any_value(month_ends_at) as month_ends_at,
         count(*) as received,
         count_if(is_resolution_known)::bigint as resolved,
         median(first_response_hours) as median_first_response_hours,
@@ -225,67 +224,67 @@ percentiles as (
 ),
 
 open_changes as (
-    -- +1 when a complaint is received, -1 when it is resolved (closed at the later of
-    -- receipt and resolution); one closed without a time is never open
-    select category, received_at as changed_at, 1 as change
+    -- per month: complaints received (+1) and resolved before the cut-off (-1, at the
+    -- later of receipt and resolution); one closed without a time is never open
+    select category, month, count(*) as change
     from scoped
     where not is_closed_without_time
+    group by category, month
     union all
-    select category, greatest(received_at, resolved_at) as changed_at, -1 as change
+    select category, strftime(greatest(received_at, resolved_at), '%Y-%m') as month,
+           -count(*) as change
     from scoped
-    where not is_closed_without_time and resolved_at is not null
-),
-
-open_running as (
-    select
-        category,
-        changed_at,
-        sum(sum(change)) over (partition by category order by changed_at) as open_after
-    from open_changes
-    group by category, changed_at
+    where not is_closed_without_time
+      and resolved_at is not null  -- greatest() would skip a missing resolution
+      and greatest(received_at, resolved_at) < $cutoff_at
+    group by all
 ),
 
 open_at_month_end as (
-    -- open just before the month's end (midnight starting the next month), capped at
-    -- the cut-off: the running count after the last change strictly before then
+    -- received minus resolved over every month up to this one: open just before the
+    -- month's end (midnight starting the next month), capped at the cut-off
     select
-        aggregated.month,
-        aggregated.category,
-        coalesce(open_running.open_after, 0) as open_at_month_end
-    from aggregated
-    asof left join open_running
-        on open_running.category = aggregated.category
-        and least(aggregated.month_ends_at, $cutoff_at::timestamp) > open_running.changed_at
+        category,
+        month,
+        sum(sum(change)) over (partition by category order by month) as open_at_month_end
+    from open_changes
+    group by category, month
 ),
 
-member_months as (
-    select distinct member_id, category, month, month_ends_at
+linked_twice as (
+    -- only a member with two complaints in a scope can repeat there (most have one)
+    select member_id, category
     from scoped
     where member_id is not null
+    group by member_id, category
+    having count(*) >= 2
 ),
 
-member_window_counts as (
-    -- the member's complaints (in the row's scope) received in the 90 days ending at
-    -- the month's end
+member_complaints as (
     select
-        member_months.month,
-        member_months.category,
-        member_months.member_id,
-        count(*) as complaints_in_window
-    from member_months
-    join scoped
-        on scoped.member_id = member_months.member_id
-        and scoped.category = member_months.category
-        and scoped.received_at >= member_months.month_ends_at - interval 90 days
-        and scoped.received_at < member_months.month_ends_at
-    group by all
+        member_id,
+        category,
+        month,
+        month_ends_at,
+        lag(received_at) over (partition by member_id, category order by received_at)
+            as previous_received_at
+    from scoped
+    semi join linked_twice using (member_id, category)
 ),
 
 repeats as (
+    -- members with at least two complaints (in the row's scope) received in the 90 days
+    -- ending at the month's end: a second one in the month, or the one before the
+    -- month's first complaint received at most 90 days before the month's end
     select month, category, count(*) as repeat_complainants
-    from member_window_counts
-    where complaints_in_window >= 2
-    group by all
+    from (
+        select month, category, member_id
+        from member_complaints
+        group by month, category, member_id
+        having count(*) >= 2
+            or min(previous_received_at) >= any_value(month_ends_at) - interval 90 days
+    )
+    group by month, category
 ),
 
 final as (
