@@ -40,6 +40,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from pipeline.config.complaints import SlaTargets
 from pipeline.lib.rules.calendar import dim_working_day
@@ -126,6 +127,23 @@ def _instant(cutoff_at: datetime) -> datetime:
     return cutoff_at
 
 
+def _naive(complaints: Relation) -> Relation:
+    """`complaints` itself, once its timestamps are known to be naive local times: a
+    zone-aware column would be converted to the session's zone and shift every month
+    boundary, so it is refused (the Parquet schema is read, not the rows)."""
+    if isinstance(complaints, pd.DataFrame):
+        zoned = [name for name, dtype in complaints.dtypes.items()
+                 if isinstance(dtype, pd.DatetimeTZDtype)]
+    else:
+        schema = pq.read_schema(complaints) if isinstance(complaints, Path) else complaints.schema
+        zoned = [field.name for field in schema
+                 if pa.types.is_timestamp(field.type) and field.type.tz is not None]
+    if zoned:
+        raise ValueError(f"complaints: expected naive local timestamps, {', '.join(zoned)} "
+                         "carry a time zone")
+    return complaints
+
+
 def complaint_stats(
     complaints: Relation,
     cutoff_at: datetime,
@@ -187,7 +205,7 @@ def complaint_stats(
         "first_response_hours": sla.first_response_hours,
         "resolution_hours": sla.resolution_hours,
     }
-    return query("marts/complaint_stats", params, complaints=complaints,
+    return query("marts/complaint_stats", params, complaints=_naive(complaints),
                  **_sla_relations(sla, working))
 
 
@@ -212,7 +230,7 @@ def backlog(
         "working_hours": sla.working_hours,
         "resolution_hours": sla.resolution_hours,
     }
-    return query("marts/complaint_backlog", params, complaints=complaints,
+    return query("marts/complaint_backlog", params, complaints=_naive(complaints),
                  **_sla_relations(sla, working))
 
 
@@ -239,4 +257,4 @@ def timing_anomalies(complaints: Relation, cutoff_at: datetime) -> pd.DataFrame:
     unknown). Sorted by `complaint_id`, then the problem in that order.
     """
     return query("marts/complaint_anomalies", {"cutoff_at": _instant(cutoff_at)},
-                 complaints=complaints)
+                 complaints=_naive(complaints))

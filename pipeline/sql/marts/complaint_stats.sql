@@ -293,7 +293,7 @@ final as (
         aggregated.category,
         aggregated.received,
         aggregated.resolved,
-        open_at_month_end.open_at_month_end::bigint as open_at_month_end,
+        coalesce(open_at_month_end.open_at_month_end, 0)::bigint as open_at_month_end,
         aggregated.median_first_response_hours,
         aggregated.median_resolution_hours,
         percentiles.p90_low + (percentiles.p90_high - percentiles.p90_low)
@@ -304,7 +304,7 @@ final as (
         coalesce(repeats.repeat_complainants, 0)::bigint as repeat_complainants
     from aggregated
     join percentiles using (month, category)
-    join open_at_month_end using (month, category)
+    left join open_at_month_end using (month, category)  -- none when all closed untimed
     left join repeats using (month, category)
 )
 
