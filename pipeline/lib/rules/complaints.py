@@ -47,9 +47,6 @@ from pipeline.lib.rules.calendar import dim_working_day
 from pipeline.lib.warehouse import Relation, query
 
 ALL_CATEGORIES = "all"
-UNCATEGORISED = "uncategorised"
-RENAMED_ALL_CATEGORY = "all (category)"
-UNASSIGNED_OWNER = "(unassigned)"
 # complaint_backlog.age_band, youngest first (the enum in sql/marts/complaint_backlog.sql).
 AGE_BANDS: tuple[str, ...] = ("<1d", "1-3d", "3-7d", "7-30d", ">30d")
 
