@@ -274,8 +274,9 @@ member_complaints as (
 
 repeats as (
     -- members with at least two complaints (in the row's scope) received in the 90 days
-    -- ending at the month's end: a second one in the month, or the one before the
-    -- month's first complaint received at most 90 days before the month's end
+    -- ending at the month's end, which always hold the whole month: a second one in the
+    -- month, or the one before the month's first complaint (the earliest "previous"
+    -- of the month's complaints) received at most 90 days before the month's end
     select month, category, count(*) as repeat_complainants
     from (
         select month, category, member_id
