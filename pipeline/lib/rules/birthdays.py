@@ -66,6 +66,6 @@ def anniversaries_in_window(
     for name, every in (("membership_every", membership_every), ("ownership_every", ownership_every)):
         if every < 0:
             raise ValueError(f"{name} must be 0 (off) or more, got {every}")
-    params = {**_window(start, end), "membership_every": int(membership_every),
-              "ownership_every": int(ownership_every)}
+    params = {"window_start": start, "window_end": end,  # solar only: any window
+              "membership_every": int(membership_every), "ownership_every": int(ownership_every)}
     return query_arrow("marts/anniversaries", params, stg_members=members)

@@ -258,3 +258,9 @@ def test_membership_first_then_ownership_each_by_date():
 def test_a_kind_can_be_turned_off(every, kinds):
     frame = since(("m", date(2020, 12, 20), date(2021, 12, 1)))
     assert [kind for *_, kind in kept(frame, DEC_2026, **every)] == kinds
+
+
+def test_anniversaries_need_no_lunar_calendar():
+    # solar dates only: a window past dim_lunar_day's last day still works
+    frame = since(("m", date(2090, 1, 10), None))
+    assert kept(frame, month(2101, 1)) == [("m", date(2101, 1, 10), 11, "membership")]
