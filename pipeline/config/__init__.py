@@ -19,14 +19,16 @@ from pipeline.lib.rules.calls import CallRules
 from pipeline.lib.rules.care import CareRules, Costs
 from pipeline.lib.rules.complaints import SlaTargets
 from pipeline.lib.rules.contact import ContactRules
-from pipeline.lib.rules.rfm import DEFAULT_SEGMENT_RULES, SegmentRule, check_segment_rules
-from pipeline.lib.rules.scoring import (
+from pipeline.config.segments import (
     DEFAULT_INDICATORS,
+    DEFAULT_SEGMENT_RULES,
     DEFAULT_TIERS,
     Indicator,
     LifecycleThresholds,
+    SegmentRule,
     TierRule,
     check_indicators,
+    check_segment_rules,
     check_tiers,
 )
 from pipeline.settings import PATHS

@@ -93,4 +93,4 @@ def query(model: str, params: dict | None = None, **relations: Relation) -> pd.D
 def query_arrow(model: str, params: dict | None = None, **relations: Relation) -> pa.Table:
     """`query`, returning an Arrow table (no pandas conversion of large results)."""
     with _connect_over(relations) as con:
-        return con.execute(sql_text(model), params or None).fetch_arrow_table()
+        return con.sql(sql_text(model), params=params or None).to_arrow_table()
