@@ -13,9 +13,10 @@ counts, a purchase at 10:00 on that day included (lib/edition.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -98,13 +99,15 @@ def tier_table(tiers: Sequence[TierRule]) -> pa.Table:
 # --- models ---------------------------------------------------------------------------------
 
 
-def rfm_at(transactions: Relation, cutoffs: Iterable[datetime],
+def rfm_at(transactions: Relation, cutoff_at: datetime,
            rules: Sequence[SegmentRule]) -> pa.Table:
-    """RFM and segment per member at each cut-off moment (`int_rfm.sql`): `cutoff_at`,
-    the `RFM_COLUMNS` and `rfm_segment`, for members with a row before the cut-off."""
+    """RFM and segment per member at the cut-off moment (`int_rfm.sql`): the
+    `RFM_COLUMNS` and `rfm_segment`, for members with a row before `cutoff_at`."""
+    if isinstance(transactions, pd.DataFrame) and "source_line" not in transactions.columns:
+        transactions = transactions.assign(source_line=np.arange(len(transactions)))  # row order
     return query_arrow(
         RFM_MODEL,
-        {"cutoffs": list(cutoffs), "unclassified": UNCLASSIFIED},
+        {"cutoff_at": cutoff_at, "unclassified": UNCLASSIFIED},
         stg_transactions=transactions,
         segment_rules=rule_table(rules),
     )
@@ -123,7 +126,7 @@ def build_segments(
     """The `segments` table (`segments.sql`): one row per member in member_id order, the
     `SEGMENT_COLUMNS` then one `score_<name>` per indicator in the configured order; RFM
     columns are blank for members who bought nothing before the cut-off."""
-    rfm = rfm_at(transactions, [cutoff_moment(as_of)], segment_rules).drop_columns("cutoff_at")
+    rfm = rfm_at(transactions, cutoff_moment(as_of), segment_rules)
     table = query_arrow(
         SEGMENTS_MODEL,
         {"as_of": as_of, **thresholds.model_dump()},
@@ -155,10 +158,10 @@ def segment_movement(members: Relation, transactions: Relation, previous_end: da
     (both first days of a month), `NO_PURCHASE` for members without any."""
     previous_at = datetime.combine(previous_end, datetime.min.time())
     current_at = datetime.combine(current_end, datetime.min.time())
-    rfm = rfm_at(transactions, [previous_at, current_at], rules)
     return query(
         MOVEMENT_MODEL,
-        {"previous_at": previous_at, "current_at": current_at, "no_purchase": NO_PURCHASE},
+        {"no_purchase": NO_PURCHASE},
         stg_members=members,
-        int_rfm=rfm,
+        rfm_previous=rfm_at(transactions, previous_at, rules),
+        rfm_current=rfm_at(transactions, current_at, rules),
     )

@@ -2,10 +2,10 @@
 -- at the end of the previous month to each segment at the end of the reporting month.
 -- Grain: one row per (previous_segment, current_segment) pair with at least one member.
 --
--- Relations: stg_members (member_id), int_rfm (int_rfm.sql at both month ends).
--- Parameters: $previous_at and $current_at (the two cut-off moments: the first day of
--- the reporting month and of the month after it), $no_purchase (the segment of members
--- without a transaction before the cut-off). Every member counts once.
+-- Relations: stg_members (member_id), rfm_previous and rfm_current (int_rfm.sql before
+-- the first day of the reporting month and before the first day of the month after it).
+-- Parameter: $no_purchase (the segment of members without a transaction before the
+-- cut-off). Every member counts once.
 with
 
 members as (
@@ -13,9 +13,14 @@ members as (
     from stg_members
 ),
 
-rfm as (
-    select cutoff_at, member_id, rfm_segment
-    from int_rfm
+previous as (
+    select member_id, rfm_segment
+    from rfm_previous
+),
+
+current as (
+    select member_id, rfm_segment
+    from rfm_current
 ),
 
 paired as (
@@ -24,10 +29,8 @@ paired as (
         coalesce(previous.rfm_segment, $no_purchase) as previous_segment,
         coalesce(current.rfm_segment, $no_purchase)  as current_segment
     from members
-    left join rfm as previous
-        on previous.member_id = members.member_id and previous.cutoff_at = $previous_at
-    left join rfm as current
-        on current.member_id = members.member_id and current.cutoff_at = $current_at
+    left join previous on previous.member_id = members.member_id
+    left join current on current.member_id = members.member_id
 ),
 
 final as (

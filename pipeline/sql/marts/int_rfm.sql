@@ -1,12 +1,13 @@
--- RFM per member at one or more cut-offs (CONTRACT §3), with the member's segment.
--- Grain: one row per cut-off (`cutoff_at`) and member with a transaction before it.
--- An intermediate model: `segments.sql` reads it at the edition's cut-off, and
--- `agg_segment_movement.sql` at two month ends.
+-- RFM per member at a cut-off (CONTRACT §3), with the member's segment.
+-- Grain: one row per member with a transaction before the cut-off, in member_id order.
+-- An intermediate model: `segments.sql` reads it at the edition's cut-off, and the
+-- report's `agg_segment_movement.sql` at two month ends.
 --
--- Relations: stg_transactions (txn_id, member_id, txn_at, amount_cny), segment_rules
--- (position, name, r_min, r_max, f_min, f_max, m_min, m_max; a blank bound is open).
--- Parameters: $cutoffs (timestamps: rows strictly before one count for it),
--- $unclassified (the segment of members no rule matches).
+-- Relations: stg_transactions (txn_id, member_id, txn_at, amount_cny, source_line: the
+-- export's row order), segment_rules (position, name, r_min, r_max, f_min, f_max, m_min,
+-- m_max; a blank bound is open).
+-- Parameters: $cutoff_at (rows strictly before this moment count), $unclassified (the
+-- segment of members no rule matches).
 --
 -- Every row before the cut-off counts, returns included (they lower M, count in F and
 -- may be the latest row for R). Snapshot = latest txn_at before the cut-off + 1 day;
@@ -14,12 +15,13 @@
 -- qcut's quintiles of rank(method="first") with ties broken by member_id: on the ranks
 -- 1..n qcut's right-closed edges are 1 + k(n-1)/5, so rank r is quintile
 -- max(1, ceil(5(r-1)/(n-1))), computed in integers (a lone member gets 3). R is reversed.
--- M is a compensated sum of the amounts as doubles, as pandas' grouped sum.
 with
 
-transactions as (
-    select txn_id, member_id, txn_at::timestamp as txn_at, amount_cny::double as amount_cny
+history as (
+    select txn_id, member_id, txn_at::timestamp as txn_at, amount_cny::double as amount_cny,
+           source_line
     from stg_transactions
+    where txn_at::timestamp < $cutoff_at::timestamp
 ),
 
 rules as (
@@ -27,61 +29,54 @@ rules as (
     from segment_rules
 ),
 
-cutoffs as (
-    select distinct unnest($cutoffs::timestamp[]) as cutoff_at
+-- Distinct pairs first: DuckDB groups those in parallel, where count(distinct) does not.
+frequencies as (
+    select member_id, count(*) as frequency
+    from (select distinct member_id, txn_id from history)
+    group by member_id
 ),
 
 totals as (
     select
-        cutoffs.cutoff_at,
-        transactions.member_id,
-        max(transactions.txn_at)                  as latest_at,
-        count(distinct transactions.txn_id)       as frequency,
-        fsum(transactions.amount_cny)             as monetary
-    from cutoffs
-    join transactions on transactions.txn_at < cutoffs.cutoff_at
-    group by all
-),
-
-snapshots as (
-    select cutoff_at, max(latest_at) + interval 1 day as snapshot_at
-    from totals
-    group by cutoff_at
+        member_id,
+        max(txn_at)                                  as latest_at,
+        -- Kahan's compensated sum in export row order, as pandas' grouped sum: the same
+        -- double whichever thread reads which rows
+        fsum(amount_cny order by source_line)        as monetary
+    from history
+    group by member_id
 ),
 
 measured as (
     select
-        totals.cutoff_at,
         totals.member_id,
-        (epoch_us(snapshots.snapshot_at) - epoch_us(totals.latest_at)) // 86400000000
-                                                  as recency_days,
-        totals.frequency,
+        (epoch_us(max(totals.latest_at) over () + interval 1 day) - epoch_us(totals.latest_at))
+            // 86400000000                                                   as recency_days,
+        frequencies.frequency,
         totals.monetary
     from totals
-    join snapshots using (cutoff_at)
+    join frequencies using (member_id)
 ),
 
 ranked as (
     select
         *,
-        count(*) over per_cutoff                                                 as buyers,
-        row_number() over (per_cutoff order by recency_days, member_id)          as r_rank,
-        row_number() over (per_cutoff order by frequency, member_id)             as f_rank,
-        row_number() over (per_cutoff order by monetary, member_id)              as m_rank
+        count(*) over ()                                               as buyers,
+        row_number() over (order by recency_days, member_id)           as r_rank,
+        row_number() over (order by frequency, member_id)              as f_rank,
+        row_number() over (order by monetary, member_id)               as m_rank
     from measured
-    window per_cutoff as (partition by cutoff_at)
 ),
 
 scored as (
     select
-        cutoff_at,
         member_id,
         recency_days,
         frequency,
         monetary,
         6 - case when buyers = 1 then 3
                  else greatest(1, (5 * (r_rank - 1) + buyers - 2) // (buyers - 1)) end
-                                                                                 as r_score,
+                                                                               as r_score,
         case when buyers = 1 then 3
              else greatest(1, (5 * (f_rank - 1) + buyers - 2) // (buyers - 1)) end as f_score,
         case when buyers = 1 then 3
@@ -92,7 +87,6 @@ scored as (
 -- The first rule (lowest position) whose bounds admit the scores.
 matched as (
     select
-        scored.cutoff_at,
         scored.member_id,
         arg_min(rules.name, rules.position) as rfm_segment
     from scored
@@ -103,12 +97,11 @@ matched as (
         and (rules.f_max is null or scored.f_score <= rules.f_max)
         and (rules.m_min is null or scored.m_score >= rules.m_min)
         and (rules.m_max is null or scored.m_score <= rules.m_max)
-    group by all
+    group by scored.member_id
 ),
 
 final as (
     select
-        scored.cutoff_at,
         scored.member_id,
         scored.recency_days::bigint                           as recency_days,
         scored.frequency::bigint                              as frequency,
@@ -118,8 +111,8 @@ final as (
         scored.m_score::bigint                                as m_score,
         coalesce(matched.rfm_segment, $unclassified)::varchar as rfm_segment
     from scored
-    left join matched using (cutoff_at, member_id)
+    left join matched using (member_id)
 )
 
 select * from final
-order by cutoff_at, member_id
+order by member_id

@@ -86,9 +86,9 @@ history as (
 purchase_measures as (
     select
         member_id,
-        sum(amount_cny::decimal(18, 2)) filter (where txn_at >= spend_from)                 as net_spend,
-        count(distinct txn_id) filter (where amount_cny > 0 and txn_at >= frequency_from)
-                                                                             as purchases,
+        -- in cents, exactly: equal spends tie whatever order the rows are added in
+        sum(amount_cny::decimal(18, 2)) filter (where txn_at >= spend_from) as net_spend,
+
         min(days_ago) filter (where amount_cny > 0)                         as latest_days,
         max(days_ago) filter (where amount_cny > 0)                         as first_days,
         -- a gap of more than lapsed_days ending inside the active window can only run
@@ -98,6 +98,18 @@ purchase_measures as (
         min(days_ago) filter (where amount_cny > 0 and days_ago > $active_days)
                                                                              as last_before_days
     from history, window_of
+    group by member_id
+),
+
+-- Distinct txn_id with a positive line in the frequency window (distinct pairs first:
+-- DuckDB groups those in parallel, where count(distinct) per group does not).
+purchase_counts as (
+    select member_id, count(*) as purchases
+    from (
+        select distinct history.member_id, history.txn_id
+        from history, window_of
+        where history.amount_cny > 0 and history.txn_at >= window_of.frequency_from
+    )
     group by member_id
 ),
 
@@ -119,7 +131,7 @@ measures as (
     select
         members.member_id,
         greatest(coalesce(purchase_measures.net_spend, 0), 0)::double       as spend,
-        coalesce(purchase_measures.purchases, 0)::double                    as frequency,
+        coalesce(purchase_counts.purchases, 0)::double                      as frequency,
         greatest(date_diff('day', members.join_date, cutoff.as_of_date), 0)::double / 365.25
                                                                              as tenure,
         purchase_measures.latest_days::double                               as recency,
@@ -131,6 +143,7 @@ measures as (
     from members
     cross join cutoff
     left join purchase_measures using (member_id)
+    left join purchase_counts using (member_id)
     left join complaint_measures using (member_id)
 ),
 
@@ -143,18 +156,35 @@ long_measures as (
     )
 ),
 
--- Percentile: the share of the other members with a value whose value is strictly
--- lower (rank() is pandas' method="min"; blanks sort last and never count).
-ranked as (
-    select
-        long_measures.member_id,
-        card.*,
-        long_measures.raw,
-        rank() over by_measure - 1          as below,
-        count(long_measures.raw) over (partition by card.name) as known
+-- One row per member and configured indicator.
+configured as (
+    select long_measures.member_id, long_measures.raw, card.*
     from long_measures
     join card on card.name = long_measures.measure
-    window by_measure as (partition by card.name order by long_measures.raw nulls last)
+),
+
+-- Percentile: the share of the other members with a value whose value is strictly
+-- lower (pandas' rank(method="min") - 1), from the count of members per distinct value.
+percentile_values as (
+    select name, raw, count(*) as members
+    from configured
+    where method = 'percentile' and raw is not null
+    group by name, raw
+),
+
+percentile_ranks as (
+    select
+        name,
+        raw,
+        (sum(members) over (partition by name order by raw) - members)::bigint as below,
+        (sum(members) over (partition by name))::bigint                         as known
+    from percentile_values
+),
+
+ranked as (
+    select configured.*, percentile_ranks.below, percentile_ranks.known
+    from configured
+    left join percentile_ranks using (name, raw)
 ),
 
 indicator_scores as (
@@ -175,15 +205,25 @@ indicator_scores as (
     from ranked
 ),
 
--- Weighted total in the indicators' order (the same float sums as adding them one by
--- one), divided by the sum of the weights; numbers rounded half to even to 1 decimal.
-scorecard as (
+-- Weighted total added in the indicators' order (left to right, the same float sums as
+-- adding them one by one), divided by the sum of the weights; scores rounded half to
+-- even to 1 decimal.
+total_weight as (
+    select list_reduce(list(weight order by position), lambda a, b: a + b) as total_weight
+    from card
+),
+
+weighted as (
     select
         member_id,
-        roundbankers(
-            list_reduce(list(weight * score order by position), lambda a, b: a + b)
-            / list_reduce(list(weight order by position), lambda a, b: a + b) * 10, 0) / 10
-                                                                             as score,
+        -- one column per position (at most seven indicators, one per measure)
+        coalesce(any_value(weight * score) filter (where position = 0), 0::double) as w0,
+        coalesce(any_value(weight * score) filter (where position = 1), 0::double) as w1,
+        coalesce(any_value(weight * score) filter (where position = 2), 0::double) as w2,
+        coalesce(any_value(weight * score) filter (where position = 3), 0::double) as w3,
+        coalesce(any_value(weight * score) filter (where position = 4), 0::double) as w4,
+        coalesce(any_value(weight * score) filter (where position = 5), 0::double) as w5,
+        coalesce(any_value(weight * score) filter (where position = 6), 0::double) as w6,
         any_value(roundbankers(score * 10, 0) / 10) filter (where name = 'spend')
                                                                              as score_spend,
         any_value(roundbankers(score * 10, 0) / 10) filter (where name = 'frequency')
@@ -200,6 +240,13 @@ scorecard as (
                                                                              as score_referrals
     from indicator_scores
     group by member_id
+),
+
+scorecard as (
+    select
+        weighted.* exclude (w0, w1, w2, w3, w4, w5, w6),
+        roundbankers((w0 + w1 + w2 + w3 + w4 + w5 + w6) / total_weight * 10, 0) / 10 as score
+    from weighted, total_weight
 ),
 
 -- The tier with the highest min_score at or below the score.
