@@ -14,11 +14,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from pipeline.lib.rules.calendar import WESTERN_DATES
-from pipeline.lib.rules.calls import CallRules
-from pipeline.lib.rules.care import CareRules, Costs
+from pipeline.config.calendar import WESTERN_DATES
+from pipeline.config.calls import CallRules
+from pipeline.config.care import CareRules, Costs
 from pipeline.lib.rules.complaints import SlaTargets
-from pipeline.lib.rules.contact import ContactRules
+from pipeline.config.contact import ContactRules
 from pipeline.config.segments import (
     DEFAULT_INDICATORS,
     DEFAULT_SEGMENT_RULES,

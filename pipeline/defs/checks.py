@@ -1,12 +1,133 @@
-"""Asset checks on the marts: uniqueness, windows and reconciliations a reader relies on."""
+"""Asset checks on the marts.
+
+The tests a reader relies on (unique keys, no blanks, known values, dates inside the
+edition, references between marts) are declared in `pipeline/sql/marts/marts.yml`; one
+factory, `declared_checks`, turns each mart's list into blocking asset checks that DuckDB
+runs over the mart's Parquet. Reconciliations across marts are written out below.
+"""
+
+
+from dataclasses import dataclass
+from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pandas as pd
+import yaml
 
-from pipeline.defs.resources import ClubPressSettings
-from pipeline.lib.edition import Edition
-from pipeline.lib.rules.calendar import KINDS
-from pipeline.lib.read.ingest import is_in
+from pipeline.settings import PATHS
+
+DECLARED_TESTS = PATHS.sql / "marts" / "marts.yml"
+KINDS = ("unique", "not_null", "accepted_values", "expression", "relationship")
+
+
+class DeclaredTestError(Exception):
+    """marts.yml declares a test that cannot be run; the message names the mart."""
+
+
+@dataclass(frozen=True)
+class DeclaredTest:
+    """One test of marts.yml: its check name, what it looks for and the SQL that counts
+    the rows failing it (over the view `mart`, and `other` for a relationship)."""
+
+    model: str
+    name: str
+    description: str
+    failing_sql: str
+    other: str | None = None  # the mart a relationship refers to
+
+
+def _quoted(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
+
+
+def _literal(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _test(model: str, spec: dict) -> DeclaredTest:
+    if not isinstance(spec, dict) or len(spec) != 1 or next(iter(spec)) not in KINDS:
+        raise DeclaredTestError(f"{DECLARED_TESTS.name}: {model}: each test is one of "
+                                f"{', '.join(KINDS)}, got {spec!r}")
+    kind, arg = next(iter(spec.items()))
+    if kind == "unique":
+        keys = ", ".join(_quoted(c) for c in arg)
+        return DeclaredTest(model, "unique_" + "_".join(arg), f"no two rows share {', '.join(arg)}",
+                            f"select coalesce(sum(n - 1), 0) from (select count(*) n from mart "
+                            f"group by {keys} having count(*) > 1)")
+    if kind == "not_null":
+        blank = " or ".join(f"{_quoted(c)} is null" for c in arg)
+        return DeclaredTest(model, "not_null", f"no blank {', '.join(arg)}",
+                            f"select count(*) from mart where {blank}")
+    if kind == "accepted_values":
+        column, values = arg["column"], arg["values"]
+        listed = ", ".join(_literal(v) for v in values)
+        return DeclaredTest(model, f"accepted_values_{column}",
+                            f"{column} is one of {', '.join(map(str, values))}",
+                            f"select count(*) from mart where {_quoted(column)} is not null "
+                            f"and {_quoted(column)}::varchar not in ({listed})")
+    if kind == "expression":
+        return DeclaredTest(model, arg["name"], arg["sql"],
+                            f"select count(*) from mart where not coalesce(({arg['sql']}), false)")
+    other, other_column = arg["to"].split(".")
+    column = arg["column"]
+    return DeclaredTest(model, f"relationship_{column}_in_{other}",
+                        f"every {column} is a {other}.{other_column}",
+                        f"select count(*) from mart where {_quoted(column)} is not null and "
+                        f"{_quoted(column)} not in (select {_quoted(other_column)} from other)",
+                        other)
+
+
+def load_declared_tests(path: Path = DECLARED_TESTS) -> dict[str, list[DeclaredTest]]:
+    """The tests of marts.yml by mart; a test that cannot be understood is an error."""
+    declared = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {model: [_test(model, spec) for spec in specs] for model, specs in declared.items()}
+
+
+def count_failing(test: DeclaredTest, mart: Path | pd.DataFrame, params: dict,
+                  other: Path | pd.DataFrame | None = None) -> int:
+    """Rows of `mart` failing `test`, the edition's dates bound as $first_day, $last_day
+    and $as_of (a test that does not use them is run without)."""
+    with duckdb.connect() as con:
+        for name, relation in (("mart", mart), ("other", other)):
+            if isinstance(relation, Path):
+                con.read_parquet(str(relation)).create_view(name)
+            elif relation is not None:
+                con.register(name, relation)
+        used = {k: v for k, v in params.items() if f"${k}" in test.failing_sql}
+        return int(con.execute(test.failing_sql, used or None).fetchone()[0])
+
+
+def _declared_check(model: str, tests: list[DeclaredTest]) -> dg.AssetChecksDefinition:
+    """One step per mart: its tests run over the Parquet the IO manager stored for it."""
+
+    @dg.multi_asset_check(
+        name=f"{model}_declared_tests",
+        specs=[dg.AssetCheckSpec(t.name, asset=model, blocking=True, description=t.description,
+                                 additional_deps=[t.other] if t.other else None)
+               for t in tests],
+        required_resource_keys={"settings", "io_manager"},
+    )
+    def _check(context: dg.AssetCheckExecutionContext):
+        settings, stored = context.resources.settings, context.resources.io_manager
+        edition = settings.edition(context)
+        params = {"first_day": edition.first_day, "last_day": edition.last_day,
+                  "as_of": edition.as_of}
+
+        def rows(asset: str) -> Path:
+            return stored.folder(context.partition_key, asset) / "rows.parquet"
+
+        for test in tests:
+            other = rows(test.other) if test.other else None
+            failing = count_failing(test, rows(model), params, other)
+            yield dg.AssetCheckResult(check_name=test.name, asset_key=model,
+                                      passed=failing == 0, metadata={"failing_rows": failing})
+
+    return _check
+
+
+def declared_checks(declared: dict[str, list[DeclaredTest]]) -> list[dg.AssetChecksDefinition]:
+    return [_declared_check(model, tests) for model, tests in declared.items()]
 
 
 def _result(passed: bool, **metadata) -> dg.AssetCheckResult:
@@ -15,48 +136,6 @@ def _result(passed: bool, **metadata) -> dg.AssetCheckResult:
 
 def _duplicates(frame: pd.DataFrame, columns: list[str]) -> int:
     return int(frame.duplicated(columns).sum())
-
-
-def _in_window(edition: Edition, values: pd.Series) -> int:
-    days = pd.to_datetime(values)
-    return int(((days < pd.Timestamp(edition.first_day))
-                | (days > pd.Timestamp(edition.last_day))).sum())
-
-
-@dg.asset_check(asset="upcoming_birthdays", blocking=True,
-                description="One birthday per member, every one inside the edition month.")
-def birthdays_unique_and_in_month(context: dg.AssetCheckExecutionContext,
-                                  settings: ClubPressSettings, upcoming_birthdays: pd.DataFrame):
-    duplicates = _duplicates(upcoming_birthdays, ["member_id"])
-    outside = _in_window(settings.edition(context), upcoming_birthdays["birthday"])
-    return _result(duplicates == 0 and outside == 0, duplicates=duplicates, outside_month=outside)
-
-
-@dg.asset_check(asset="anniversaries", blocking=True,
-                description="One anniversary per member and kind, inside the edition month.")
-def anniversaries_unique_and_in_month(context: dg.AssetCheckExecutionContext,
-                                      settings: ClubPressSettings, anniversaries: pd.DataFrame):
-    duplicates = _duplicates(anniversaries, ["member_id", "kind"])
-    outside = _in_window(settings.edition(context), anniversaries["anniversary_date"])
-    return _result(duplicates == 0 and outside == 0, duplicates=duplicates, outside_month=outside)
-
-
-@dg.asset_check(asset="holidays", blocking=True,
-                description="No repeated (date, name, kind); only the four contract kinds.")
-def holidays_well_formed(holidays: pd.DataFrame):
-    duplicates = _duplicates(holidays, ["date", "name", "kind"])
-    unknown = int((~holidays["kind"].isin(KINDS)).sum())
-    return _result(duplicates == 0 and unknown == 0, duplicates=duplicates, unknown_kinds=unknown)
-
-
-@dg.asset_check(asset="churn_risk", blocking=True,
-                additional_ins={"segments": dg.AssetIn("segments")},
-                description="Each member at most once, and every one a scored member.")
-def churn_risk_members(churn_risk: pd.DataFrame, segments: pd.DataFrame):
-    duplicates = _duplicates(churn_risk, ["member_id"])
-    # Arrow's is_in: pandas' isin on a million Arrow-backed strings takes 15-20 s.
-    unknown = int((~is_in(churn_risk["member_id"], pd.Index(segments["member_id"]))).sum())
-    return _result(duplicates == 0 and unknown == 0, duplicates=duplicates, unknown=unknown)
 
 
 @dg.asset_check(asset="complaint_overdue_by_owner", blocking=True,
@@ -71,19 +150,4 @@ def overdue_reconciles(complaint_overdue_by_owner: pd.DataFrame,
                    in_backlog=in_backlog, duplicate_cases=duplicates)
 
 
-@dg.asset_check(asset="agg_monthly_activity", blocking=True,
-                description="One row per month, no negative counts.")
-def monthly_activity_unique(agg_monthly_activity: pd.DataFrame):
-    duplicates = _duplicates(agg_monthly_activity, ["month"])
-    negative = int((agg_monthly_activity["transactions"] < 0).sum())
-    return _result(duplicates == 0 and negative == 0, duplicates=duplicates, negative=negative)
-
-
-MART_CHECKS = [
-    birthdays_unique_and_in_month,
-    anniversaries_unique_and_in_month,
-    holidays_well_formed,
-    churn_risk_members,
-    overdue_reconciles,
-    monthly_activity_unique,
-]
+MART_CHECKS = [*declared_checks(load_declared_tests()), overdue_reconciles]

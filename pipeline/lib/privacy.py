@@ -24,6 +24,7 @@ DIR_MODE = 0o700
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NEGATIVE_NUMBER = re.compile(r"-\d+(\.\d+)?")
+_E164 = r"\+\d{7,15}"  # a phone number: a plus and digits, nothing a spreadsheet could run
 
 
 def spreadsheet_cell(value):
@@ -34,9 +35,12 @@ def spreadsheet_cell(value):
     return value
 
 
-def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+def spreadsheet_safe(frame: pd.DataFrame, phones: tuple[str, ...] = ()) -> pd.DataFrame:
     """`frame` with every text cell passed through `spreadsheet_cell` (a copy when any
-    cell changes; numbers, dates and booleans untouched)."""
+    cell changes; numbers, dates and booleans untouched).
+
+    In the `phones` columns an E.164 number (`+8613800138000`) is left as it is: it holds
+    no formula, and a file read by a machine (the SMS gateway's) needs it exactly."""
     result = frame
     for column in frame.columns:
         values = frame[column]
@@ -45,6 +49,8 @@ def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
         text = values.astype("string")
         risky = text.str.startswith(FORMULA_START).fillna(False).astype(bool)
         risky &= ~text.str.fullmatch(_NEGATIVE_NUMBER.pattern).fillna(False).astype(bool)
+        if column in phones:
+            risky &= ~text.str.fullmatch(_E164).fillna(False).astype(bool)
         risky &= values.map(lambda v: isinstance(v, str)).astype(bool)
         if risky.any():
             if result is frame:

@@ -13,7 +13,7 @@ from pipeline.lib.delivery.erasure import (
     load_register,
 )
 from pipeline.lib.read.ingest import empty_quarantine, ingest_table
-from pipeline.lib.privacy import restrict_tree, spreadsheet_cell
+from pipeline.lib.privacy import restrict_tree, spreadsheet_cell, spreadsheet_safe
 from pipeline.lib.read.schema import TABLES
 
 
@@ -116,3 +116,15 @@ def test_forget_without_a_member_id_is_a_usage_error(tmp_path, capsys):
                  "--out", str(tmp_path / "out")])
     assert code == 2 and "--member" in capsys.readouterr().err
     assert not (tmp_path / "erasure-register.csv").exists()
+
+
+@pytest.mark.parametrize("phone, written", [
+    ("+8613812345678", "+8613812345678"),  # E.164: the gateway needs it exactly
+    ("+86 138 1234 5678", "'+86 138 1234 5678"),  # not E.164: treated as any text
+    ("+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"),  # a formula behind a plus stays quoted
+])
+def test_phone_columns_keep_e164_numbers_as_they_are(phone, written):
+    frame = pd.DataFrame({"phone": [phone], "name": ["+8613812345678"]})
+    safe = spreadsheet_safe(frame, phones=("phone",))
+    assert safe["phone"].iloc[0] == written
+    assert safe["name"].iloc[0] == "'+8613812345678"  # only the named columns

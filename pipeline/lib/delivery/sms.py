@@ -155,8 +155,9 @@ def messages(pieces: pd.DataFrame, config: ClubConfig, as_of: date) -> pd.DataFr
 
 
 def write_messages(frame: pd.DataFrame, folder: Path) -> Path:
-    """sms/messages.csv: UTF-8 with BOM, formula-safe."""
+    """sms/messages.csv: UTF-8 with BOM, formula-safe; the phone as the gateway needs it
+    (E.164, no quote before the plus)."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "messages.csv"
-    spreadsheet_safe(frame).to_csv(path, index=False, encoding="utf-8-sig")
+    spreadsheet_safe(frame, phones=("phone",)).to_csv(path, index=False, encoding="utf-8-sig")
     return path

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.lib.rules.lunar import lunar_to_solar, solar_term_date
+from pipeline.config.calendar import NTH_SUNDAY, WESTERN_DATES
 
 COLUMNS = ["date", "name", "name_en", "kind"]
 KINDS = ("festival", "statutory_off", "make_up_workday", "custom")
@@ -47,17 +48,6 @@ SOLAR_TERM_FESTIVALS = (
     ("清明节", "Qingming Festival", "清明"),
     ("冬至", "Winter Solstice", "冬至"),
 )
-# key: (Chinese name, English name, month, day) or a weekday rule (month, n-th Sunday).
-WESTERN_DATES = {
-    "new_year": ("元旦", "New Year's Day", 1, 1),
-    "valentines": ("情人节", "Valentine's Day", 2, 14),
-    "womens_day": ("妇女节", "International Women's Day", 3, 8),
-    "mothers_day": ("母亲节", "Mother's Day", 5, None),
-    "fathers_day": ("父亲节", "Father's Day", 6, None),
-    "christmas_eve": ("平安夜", "Christmas Eve", 12, 24),
-    "christmas": ("圣诞节", "Christmas Day", 12, 25),
-}
-NTH_SUNDAY = {"mothers_day": 2, "fathers_day": 3}
 OFFICIAL_NAMES_EN = {
     "元旦": "New Year's Day",
     "春节": "Spring Festival",

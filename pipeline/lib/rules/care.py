@@ -29,10 +29,10 @@ import re
 from pathlib import Path
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.lib.edition import Edition
 from pipeline.lib.warehouse import query
+from pipeline.config.care import CareRules, Costs
 
 COLUMNS: tuple[str, ...] = ("kind", "channel", "group", "members", "responded", "response_rate")
 PLAN_FIELDS: tuple[str, ...] = ("member_id", "kind", "channel", "greeted_on", "grp")
@@ -44,36 +44,6 @@ PURPOSE_KINDS: dict[str, str] = {
     "会刊": "newsletter", "电子会刊": "newsletter", "会员通讯": "newsletter",
 }
 _EDITION = re.compile(r"\d{4}-\d{2}")
-
-
-class CareRules(BaseModel):
-    """`club.yaml` `care`: the months looked back on, the response window, the smallest
-    group worth comparing."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    months: int = Field(6, ge=1, le=36)
-    response_days: int = Field(30, ge=1)
-    min_group: int = Field(30, ge=1)
-
-
-class Costs(BaseModel):
-    """`club.yaml` `costs`: unit costs in CNY; 0 means not known (no cost is shown)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    print_cny: float = Field(0, ge=0)  # printing and enveloping one post piece
-    postage_cny: float = Field(0, ge=0)  # per post piece
-    sms_cny: float = Field(0, ge=0)  # per SMS
-    email_cny: float = Field(0, ge=0)  # per e-mail
-
-    def per_piece(self, channel: str) -> float:
-        return {"post": self.print_cny + self.postage_cny, "sms": self.sms_cny,
-                "email": self.email_cny}.get(channel, 0.0)
-
-    @property
-    def is_set(self) -> bool:
-        return any((self.print_cny, self.postage_cny, self.sms_cny, self.email_cny))
 
 
 def earlier_plans(out: Path, month: str) -> pd.DataFrame:

@@ -169,8 +169,8 @@ def test_messages_csv_is_formula_safe_utf8_with_bom(tmp_path):
     read = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
     assert list(read.columns) == list(sms.COLUMNS)
     row = read.iloc[0]
-    # a leading + is written with a quote, as in every CSV of the edition (privacy.py)
+    # the gateway sends to the phone as written: E.164, no quote (it holds no formula)
     assert (row["phone"], row["send_on"], row["send_window"]) == (
-        "'+8613800138000", "2027-01-08", "09:00-20:00")
+        "+8613800138000", "2027-01-08", "09:00-20:00")
     assert "=HYPERLINK(1)" in row["text"]  # the name is kept as text in the message
     assert int(row["characters"]) == sms_length(frame["text"].iloc[0]).characters

@@ -14,16 +14,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from pipeline.lib.edition import Edition
-from pipeline.lib.rules.contact import (
-    DEFAULT_CHANNELS,
-    PLAN_COLUMNS,
-    REASONS,
-    SUPPRESSED_COLUMNS,
-    ContactRules,
-    kind_family,
-    plan_contacts,
-    safe_part,
-)
+from pipeline.lib.rules.contact import PLAN_COLUMNS, REASONS, SUPPRESSED_COLUMNS, ContactRules, plan_contacts, safe_part
+from pipeline.config.contact import DEFAULT_CHANNELS, kind_family
 
 AS_OF = date(2026, 11, 20)
 EDITION = Edition("2026-12", AS_OF)
