@@ -3,8 +3,7 @@
 -- An intermediate model: `segments.sql` reads it at the edition's cut-off, and the
 -- report's `agg_segment_movement.sql` at two month ends.
 --
--- Relations: stg_transactions (txn_id, member_id, txn_at, amount_cny, source_line: the
--- export's row order), segment_rules (position, name, r_min, r_max, f_min, f_max, m_min,
+-- Relations: stg_transactions (txn_id, member_id, txn_at, amount_cny), segment_rules (position, name, r_min, r_max, f_min, f_max, m_min,
 -- m_max; a blank bound is open).
 -- Parameters: $cutoff_at (rows strictly before this moment count), $unclassified (the
 -- segment of members no rule matches).
@@ -18,8 +17,7 @@
 with
 
 history as (
-    select txn_id, member_id, txn_at::timestamp as txn_at, amount_cny::double as amount_cny,
-           source_line
+    select txn_id, member_id, txn_at::timestamp as txn_at, amount_cny::double as amount_cny
     from stg_transactions
     where txn_at::timestamp < $cutoff_at::timestamp
 ),
@@ -40,9 +38,9 @@ totals as (
     select
         member_id,
         max(txn_at)                                  as latest_at,
-        -- Kahan's compensated sum in export row order, as pandas' grouped sum: the same
-        -- double whichever thread reads which rows
-        fsum(amount_cny order by source_line)        as monetary
+        -- Kahan's compensated sum, as pandas' grouped sum; the step runs this model on
+        -- one thread, so each member's rows are added in the export's row order
+        fsum(amount_cny)                             as monetary
     from history
     group by member_id
 ),
