@@ -131,6 +131,7 @@ def build_segments(
     table = query_arrow(
         SEGMENTS_MODEL,
         {"as_of": as_of, **thresholds.model_dump()},
+        threads=1,  # spend summed in the export's row order: the percentiles' ties as before
         stg_members=members,
         stg_transactions=transactions,
         stg_complaints=complaints,

@@ -86,8 +86,8 @@ history as (
 purchase_measures as (
     select
         member_id,
-        -- in cents, exactly: equal spends tie whatever order the rows are added in
-        sum(amount_cny::decimal(18, 2)) filter (where txn_at >= spend_from) as net_spend,
+        -- added in the export's row order (the step runs this model on one thread)
+        sum(amount_cny::double) filter (where txn_at >= spend_from)         as net_spend,
 
         min(days_ago) filter (where amount_cny > 0)                         as latest_days,
         max(days_ago) filter (where amount_cny > 0)                         as first_days,
