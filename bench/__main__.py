@@ -23,11 +23,13 @@ import time
 from pathlib import Path
 
 from pipeline.defs.marts import MARTS
+from pipeline.lib.documents.pdf import page_count
 from pipeline.settings import PATHS
 
-SIZES = [int(s) for s in os.environ.get("BENCH_SIZES", "5000,100000,1000000").split(",")]
-# Sizes also run end to end with `clubpress run` (all documents).
-E2E = [int(s) for s in os.environ.get("BENCH_E2E", "5000").split(",") if s]
+SIZES = [int(s) for s in os.environ.get("BENCH_SIZES", "5000,10000,100000,1000000").split(",")]
+# Sizes also run end to end with `clubpress run` (all documents): 10,000 members in a
+# December edition is the print target (print pages per wall second against the floor).
+E2E = [int(s) for s in os.environ.get("BENCH_E2E", "5000,10000").split(",") if s]
 # Sizes whose print steps are measured through Dagster against the floor (bench.printing).
 PRINT = [int(s) for s in os.environ.get("BENCH_PRINT", "5000").split(",") if s]
 AS_OF = "2026-11-20"
@@ -48,15 +50,19 @@ def _child(module: str, *args: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def end_to_end(members: int, exports: Path) -> float:
-    """Wall seconds of `clubpress run` (every step, one process per core) on the sample."""
+def end_to_end(members: int, exports: Path) -> tuple[float, int]:
+    """Wall seconds of `clubpress run` (every step, one process per core) on the sample,
+    and the print pages it made (letters and print newsletters)."""
     out = WORK / f"e2e-{members}"
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "pipeline.cli", "run", "--exports", str(exports),
                     "--out", str(out), "--as-of", AS_OF, "--warehouse",
                     str(WORK / f"e2e-{members}.duckdb")],
                    check=True, stdout=subprocess.DEVNULL, cwd=PATHS.root)
-    return time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    edition = next(p for p in sorted(out.iterdir()) if p.is_dir() and p.name[:2] == "20")
+    printed = [*edition.glob("letters/*/*.pdf"), *edition.glob("newsletters/print/*.pdf")]
+    return seconds, sum(page_count(p) for p in printed)
 
 
 def bench_size(members: int, email_dir: Path) -> dict:
@@ -96,8 +102,19 @@ def bench_size(members: int, email_dir: Path) -> dict:
         **printing,
         "letters_batched_vs_one_by_one": round(
             render["letter_pages_per_second"] / render["one_by_one_pages_per_second"], 1),
-        "end_to_end_seconds": round(end_to_end(members, exports), 1) if members in E2E else None,
+        **e2e_figures(members, exports, render["plain_pages_per_second"]),
     }
+
+
+def e2e_figures(members: int, exports: Path, floor: float) -> dict:
+    """`clubpress run` end to end: seconds, print pages per wall second and that as a
+    ratio to the plain floor of the same size's run."""
+    if members not in E2E:
+        return {"end_to_end_seconds": None}
+    seconds, pages = end_to_end(members, exports)
+    return {"end_to_end_seconds": round(seconds, 1), "end_to_end_print_pages": pages,
+            "end_to_end_print_pages_per_second": round(pages / seconds, 1),
+            "end_to_end_print_vs_floor": round(pages / seconds / floor, 2)}
 
 
 COLUMNS = [  # (heading, key, format)
@@ -108,11 +125,15 @@ COLUMNS = [  # (heading, key, format)
     ("DuckDB s", "warehouse_seconds", "{}"),
     ("data s", "data_steps_seconds", "{}"),
     ("peak MiB", "peak_mib", "{:,}"),
-    ("letter p/s", "letter_pages_per_second", "{}"),
     ("plain p/s", "plain_pages_per_second", "{}"),
+    ("letter p/s", "letter_pages_per_second", "{}"),
+    ("x floor", "letters_vs_floor", "{}"),
+    ("whole letter p/s", "whole_letter_pages_per_second", "{}"),
     ("1-by-1 p/s", "one_by_one_pages_per_second", "{}"),
     ("batched x", "letters_batched_vs_one_by_one", "{}"),
     ("print nl p/s", "print_newsletter_pages_per_second", "{}"),
+    ("x floor", "print_newsletters_vs_floor", "{}"),
+    ("whole nl p/s", "whole_print_newsletter_pages_per_second", "{}"),
     ("e-mails/s", "emails_per_second", "{:,}"),
     ("print steps p/s", "print_steps_pages_per_second", "{}"),
     ("x floor", "print_steps_vs_floor", "{}"),
@@ -120,6 +141,8 @@ COLUMNS = [  # (heading, key, format)
     ("all vs 1 core", "print_steps_scaling", "{}"),
     ("floor all vs 1", "print_floor_scaling", "{}"),
     ("end-to-end s", "end_to_end_seconds", "{}"),
+    ("e2e print p/s", "end_to_end_print_pages_per_second", "{}"),
+    ("x floor", "end_to_end_print_vs_floor", "{}"),
 ]
 
 

@@ -16,8 +16,9 @@ import dagster as dg
 from pipeline.defs.marts import MARTS
 from pipeline.definitions import defs
 from pipeline.defs.resources import run_config
+from pipeline.lib.read.schema import TABLES
 
-DATA_STEPS = ["stg_members", "stg_transactions", "stg_complaints", "stg_contacts", "stg_events",
+DATA_STEPS = [*(f"stg_{table}" for table in TABLES),
               "warehouse", *MARTS, "contact_reconciliation", "warehouse_marts"]
 
 

@@ -9,7 +9,8 @@ the floor and the pipeline; figures are pages per second and ratios to the floor
 - direct: WeasyPrint alone (`HTML(...).render().write_pdf()`) on the very HTML the
   pipeline lays out, one warm process: the first DIRECT_PIECES letters and print
   newsletters of the edition, per page, weighted by the edition's pages of each kind;
-- pipeline: the Dagster steps `print_plan` and every `print_shard_N_of_M` on the
+- pipeline: the Dagster steps `print_plan` and every `print_split_N_of_M`,
+  `print_backgrounds_N_of_M` and `print_shard_N_of_M` on the
   multiprocess executor (forkserver with the pipeline preloaded, as `clubpress run`),
   first one step at a time, then one per core: print pages per second of wall time,
   plan included, and per shard.
@@ -34,7 +35,7 @@ from bench.measure import step_seconds
 from bench.overhead import _direct
 from bench.render import PARTITION, _render_plain, _table
 from pipeline.config import load_config
-from pipeline.defs.render.shards import SHARD_NAMES
+from pipeline.defs.render.shards import SHARD_ASSETS, SHARD_NAMES
 from pipeline.defs.resources import run_config
 from pipeline.lib.documents import letters, newsletter
 from pipeline.run import PRELOAD, QUIET, monthly_job
@@ -43,13 +44,15 @@ FLOOR_PAGES = int(os.environ.get("BENCH_FLOOR_PAGES", "100"))
 CORES = len(os.sched_getaffinity(0))
 DIRECT_PIECES = int(os.environ.get("BENCH_DIRECT_PIECES", "100"))
 EDITION = PARTITION[:7]
+# split, backgrounds and shard steps (layout once, stamp many), in graph order
+STEP_NAMES = [a.key.to_user_string() for a in SHARD_ASSETS]
 
 
 def _steps() -> list[str]:
     """The print steps of this version of the pipeline, and `letters` (gathering, joining
     slices, the manifest and its checks)."""
     names = set(monthly_job().graph.node_dict)
-    return [s for s in ("print_plan", *SHARD_NAMES, "letters") if s in names]
+    return [s for s in ("print_plan", *STEP_NAMES, "letters") if s in names]
 
 
 def _join_newsletters(out: Path) -> float:

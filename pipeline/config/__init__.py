@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pipeline.config.calendar import WESTERN_DATES
 from pipeline.config.calls import CallRules
 from pipeline.config.care import CareRules, Costs
-from pipeline.lib.rules.complaints import SlaTargets
+from pipeline.config.complaints import SlaTargets
 from pipeline.config.contact import ContactRules
 from pipeline.config.segments import (
     DEFAULT_INDICATORS,

@@ -97,4 +97,5 @@ def query_arrow(model: str, params: dict | None = None, *, threads: int | None =
                 **relations: Relation) -> pa.Table:
     """`query`, returning an Arrow table (no pandas conversion of large results)."""
     with _connect_over(relations, threads) as con:
+        # con.sql, not con.execute: DuckDB 2 copies a DB-API result's rows once more for Arrow
         return con.sql(sql_text(model), params=params or None).to_arrow_table()

@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.defs.deliver.assets import mailing_house
 from pipeline.defs.resources import ClubPressSettings
-from tests.lib.test_delivery import letters_folder
+from tests.lib.delivery.test_delivery import letters_folder
 
 
 def materialize(out):

@@ -96,8 +96,8 @@ def test_an_unexpected_error_names_the_step_and_project_line_and_logs_the_traceb
         run(published)
     monkeypatch.undo()
     message = str(failed.value)
-    # the first step to lay out a letter fails: a print shard or the proofs
-    assert re.search(r"step (print_shard_\d_of_\d|proofs) failed: AttributeError: 'NoneType' "
+    # the first step to lay out a letter fails: a render split step or the proofs
+    assert re.search(r"step (print_split_\d_of_\d|proofs) failed: AttributeError: 'NoneType' "
                      r"object has no attribute 'club' "
                      r"\(pipeline/lib/documents/letters\.py:\d+ in club_view\)",
                      message)

@@ -13,13 +13,19 @@ from datetime import date
 from functools import lru_cache
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from pipeline.config import ClubConfig
-from pipeline.defs.calendar.assets import birth_dates, club_calendar
+from pipeline.defs.calendar.assets import club_calendar
 from pipeline.lib.documents import letters
 from pipeline.lib.documents import newsletter as nl
-from pipeline.lib.rules.birthdays import anniversaries_in_window, birthdays_in_window
+from pipeline.lib.rules.birthdays import (
+    BIRTH_COLUMNS,
+    SINCE_COLUMNS,
+    anniversaries_in_window,
+    birthdays_in_window,
+)
 from pipeline.lib.rules.calendar import festival_key, festivals_in_month
 from pipeline.lib.rules.contact import plan_contacts
 from pipeline.lib.edition import Edition
@@ -90,12 +96,21 @@ def segments_of(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 
 def occasions(members: pd.DataFrame, edition: Edition) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The upcoming_birthdays and anniversaries assets."""
-    first, last = edition.first_day, edition.last_day
-    born = birthdays_in_window(birth_dates(members), first, last, tuple(CONFIG.birthdays.milestones))
-    kept = pd.concat([anniversaries_in_window(members, first, last, column)
-                      for column in ("join_date", "move_in_date")], ignore_index=True)
-    return born, kept
+    """The upcoming_birthdays and anniversaries assets, as the steps after them read them.
+
+    Each SQL model runs once per edition and member rows: a DuckDB run costs ~0.1 s, and
+    several tests sweep the same months over the same members."""
+    columns = members[list(dict.fromkeys(BIRTH_COLUMNS + SINCE_COLUMNS))]
+    key = (edition, tuple(pd.util.hash_pandas_object(columns, index=False)))
+    if key not in _OCCASIONS:
+        first, last = edition.first_day, edition.last_day
+        _OCCASIONS[key] = (birthdays_in_window(columns, first, last, CONFIG.birthdays.milestones),
+                           anniversaries_in_window(columns, first, last))
+    born, kept = _OCCASIONS[key]
+    return born.to_pandas(), kept.to_pandas()
+
+
+_OCCASIONS: dict[tuple, tuple[pa.Table, pa.Table]] = {}
 
 
 def greeted(edition: Edition) -> pd.DataFrame:

@@ -1,16 +1,17 @@
 """Calendar: festivals, official days off and make-up days; birthdays and anniversaries."""
 
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
+import pyarrow.compute as pc
 
 from pipeline.config import ClubConfig
 from pipeline.defs.partitions import editions
-from pipeline.defs.resources import ClubPressSettings, only_columns
+from pipeline.defs.resources import ClubPressSettings, as_parquet
 from pipeline.lib.rules.birthdays import anniversaries_in_window, birthdays_in_window
 from pipeline.lib.rules.calendar import CustomDate, build_calendar, official_days
-from pipeline.lib.read.ingest import Staged
 from pipeline.lib.progress import report
 from pipeline.settings import PATHS
 
@@ -37,45 +38,27 @@ def holidays(context: dg.AssetExecutionContext, settings: ClubPressSettings) -> 
                                       "years_without_arrangement": unpublished})
 
 
-# The columns `birth_dates` reads.
-BIRTH_COLUMNS = ("member_id", "birth_date", "birth_calendar", "is_birth_lunar_leap", "birth_lunar")
-
-
 @dg.asset(partitions_def=editions, group_name="calendar",
-          ins={"stg_members": dg.AssetIn(metadata=only_columns(*BIRTH_COLUMNS))},
-          description="Members whose birthday (solar or lunar) falls in the edition month.")
+          ins={"stg_members": dg.AssetIn(metadata=as_parquet())},
+          description="Members whose birthday (solar or lunar) falls in the edition month "
+          "(sql/marts/upcoming_birthdays.sql).")
 def upcoming_birthdays(context: dg.AssetExecutionContext, settings: ClubPressSettings,
-                       stg_members: Staged) -> dg.Output:
+                       stg_members: Path) -> dg.Output:
     edition = settings.edition(context)
-    members = birth_dates(stg_members.frame)
-    frame = birthdays_in_window(members, edition.first_day, edition.last_day, tuple(settings.club.birthdays.milestones))
-    return dg.Output(frame, metadata={"rows": len(frame),
-                                      "milestones": int(frame["milestone"].sum())})
-
-
-def birth_dates(members: pd.DataFrame) -> pd.DataFrame:
-    """Birth dates as the birthday rules want them: lunar births as their lunar date."""
-    lunar = members["birth_calendar"] == "lunar"
-    birth = members["birth_date"].dt.strftime("%Y-%m-%d").astype(object)
-    birth[lunar] = members.loc[lunar, "birth_lunar"].astype(object)
-    return members[["member_id", "birth_calendar", "is_birth_lunar_leap"]].assign(birth_date=birth)
+    table = birthdays_in_window(stg_members, edition.first_day, edition.last_day,
+                                settings.club.birthdays.milestones)
+    milestones = pc.sum(table["milestone"]).as_py() or 0
+    return dg.Output(table, metadata={"rows": table.num_rows, "milestones": milestones})
 
 
 @dg.asset(partitions_def=editions, group_name="calendar",
-          ins={"stg_members": dg.AssetIn(metadata=only_columns(
-              "member_id", "join_date", "move_in_date"))},
-          description="Membership and ownership anniversaries in the edition month.")
+          ins={"stg_members": dg.AssetIn(metadata=as_parquet())},
+          description="Membership and ownership anniversaries in the edition month "
+          "(sql/marts/anniversaries.sql).")
 def anniversaries(context: dg.AssetExecutionContext, settings: ClubPressSettings,
-                  stg_members: Staged) -> dg.Output:
+                  stg_members: Path) -> dg.Output:
     edition = settings.edition(context)
-    start, end = edition.first_day, edition.last_day
     config = settings.club.anniversaries
-    parts = [
-        anniversaries_in_window(stg_members.frame, start, end, column, every=every)
-        for column, every in (("join_date", config.membership_every),
-                              ("move_in_date", config.ownership_every))
-        if every > 0
-    ]
-    frame = pd.concat(parts, ignore_index=True) if parts else anniversaries_in_window(
-        stg_members.frame.iloc[0:0], start, end)
-    return dg.Output(frame, metadata={"rows": len(frame)})
+    table = anniversaries_in_window(stg_members, edition.first_day, edition.last_day,
+                                    config.membership_every, config.ownership_every)
+    return dg.Output(table, metadata={"rows": table.num_rows})

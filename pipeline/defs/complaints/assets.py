@@ -1,36 +1,49 @@
-"""Complaints: monthly statistics with SLA breaches, the open backlog, overdue by owner."""
+"""Complaints: monthly statistics with SLA breaches, the open backlog, overdue by owner.
+
+Each step runs its `sql/marts/complaint_*.sql` model in DuckDB over the staged
+complaints' Parquet file (and, for SLA clocks in working hours, `dim_working_day`).
+"""
+
+from pathlib import Path
 
 import dagster as dg
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from pipeline.defs.partitions import editions
-from pipeline.defs.resources import ClubPressSettings
-from pipeline.lib.rules.calendar import WorkingCalendar, working_calendar
+from pipeline.defs.resources import ClubPressSettings, as_parquet
 from pipeline.lib.rules.complaints import (
+    ALL_CATEGORIES,
     backlog,
     complaint_stats as monthly_stats,
     overdue_by_owner,
     timing_anomalies,
+    working_days,
 )
-from pipeline.lib.read.ingest import Staged
 from pipeline.settings import PATHS
 
 RECEIVED_BALANCE = "received_matches_export"
+STAGED = {"stg_complaints": dg.AssetIn(metadata=as_parquet())}
 
 
-def _working(settings: ClubPressSettings, complaints: pd.DataFrame) -> WorkingCalendar | None:
-    """The official working calendar over the complaints' years, when SLAs use it."""
-    received = complaints["received_at"].dropna() if "received_at" in complaints else []
-    if not settings.club.complaints.sla.working_hours or len(received) == 0:
-        return None
-    first = int(received.min().year)
-    years = range(first, settings.as_of_date().year + 2)
-    return working_calendar(years, PATHS.reference)
+def _working(settings: ClubPressSettings, stg_complaints: Path, cutoff_at) -> pa.Table | None:
+    """dim_working_day over the complaints' span, when the SLA clocks count working hours."""
+    sla = settings.club.complaints.sla
+    return working_days(stg_complaints, cutoff_at, sla, PATHS.reference) if sla.working_hours else None
+
+
+def _received_before(stg_complaints: Path, cutoff_at) -> int:
+    """Loaded complaints received before the cut-off, counted from the staged file."""
+    received = pq.read_table(stg_complaints, columns=["received_at"])["received_at"]
+    before = pc.less(received, pa.scalar(cutoff_at, received.type))
+    return int(pc.sum(before).as_py() or 0)
 
 
 @dg.asset(
     partitions_def=editions,
     group_name="complaints",
+    ins=STAGED,
     check_specs=[dg.AssetCheckSpec(RECEIVED_BALANCE, asset="complaint_stats", blocking=True,
                                    description="The 'all' rows add up to every loaded "
                                    "complaint received before the cut-off.")],
@@ -38,38 +51,40 @@ def _working(settings: ClubPressSettings, complaints: pd.DataFrame) -> WorkingCa
     "rate, satisfaction, reopen rate, repeat complainants.",
 )
 def complaint_stats(context: dg.AssetExecutionContext, settings: ClubPressSettings,
-                    stg_complaints: Staged):
-    complaints = stg_complaints.frame
+                    stg_complaints: Path):
+    cutoff_at = settings.edition(context).cutoff_at
     sla = settings.club.complaints.sla
-    cut_off = pd.Timestamp(settings.edition(context).cutoff_at)
-    frame = monthly_stats(complaints, cut_off, sla, _working(settings, complaints))
+    frame = monthly_stats(stg_complaints, cutoff_at, sla,
+                          _working(settings, stg_complaints, cutoff_at))
     yield dg.Output(frame, metadata={"rows": len(frame), "months": int(frame["month"].nunique())})
-    expected = int((complaints["received_at"] < cut_off).sum())
-    counted = int(frame.loc[frame["category"] == "all", "received"].sum())
+    expected = _received_before(stg_complaints, cutoff_at)
+    counted = int(frame.loc[frame["category"] == ALL_CATEGORIES, "received"].sum())
     yield dg.AssetCheckResult(check_name=RECEIVED_BALANCE, passed=counted == expected,
                               metadata={"counted": counted, "expected": expected})
 
 
-@dg.asset(partitions_def=editions, group_name="complaints",
+@dg.asset(partitions_def=editions, group_name="complaints", ins=STAGED,
           description="Open complaints at the cut-off with their age band and overdue flag.")
 def complaint_backlog(context: dg.AssetExecutionContext, settings: ClubPressSettings,
-                      stg_complaints: Staged) -> dg.Output:
-    complaints = stg_complaints.frame
-    frame = backlog(complaints, settings.edition(context).cutoff_at, settings.club.complaints.sla,
-                    _working(settings, complaints))
+                      stg_complaints: Path) -> dg.Output:
+    cutoff_at = settings.edition(context).cutoff_at
+    frame = backlog(stg_complaints, cutoff_at, settings.club.complaints.sla,
+                    _working(settings, stg_complaints, cutoff_at))
     return dg.Output(frame, metadata={"open": len(frame),
                                       "overdue": int(frame["is_overdue"].sum())})
 
 
 @dg.asset(partitions_def=editions, group_name="complaints",
+          ins={"complaint_backlog": dg.AssetIn(metadata=as_parquet())},
           description="Overdue open complaints per first-contact owner (accountable).")
-def complaint_overdue_by_owner(complaint_backlog: pd.DataFrame) -> dg.Output:
+def complaint_overdue_by_owner(complaint_backlog: Path) -> dg.Output:
     frame = overdue_by_owner(complaint_backlog)
     return dg.Output(frame, metadata={"owners": len(frame)})
 
 
-@dg.asset(partitions_def=editions, group_name="complaints",
+@dg.asset(partitions_def=editions, group_name="complaints", ins=STAGED,
           description="Complaints whose times contradict each other (excluded from medians).")
-def complaint_anomalies(stg_complaints: Staged) -> dg.Output:
-    frame = timing_anomalies(stg_complaints.frame)
+def complaint_anomalies(context: dg.AssetExecutionContext, settings: ClubPressSettings,
+                        stg_complaints: Path) -> dg.Output:
+    frame = timing_anomalies(stg_complaints, settings.edition(context).cutoff_at)
     return dg.Output(frame, metadata={"rows": len(frame)})

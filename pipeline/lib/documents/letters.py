@@ -34,6 +34,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
+from markupsafe import Markup
 
 from pipeline.config import ClubConfig, EnvelopeWindow
 from pipeline.lib.documents import i18n
@@ -45,7 +46,9 @@ from pipeline.lib.documents.pdf import Rendered, RenderError, css, join_pdfs, pa
 from pipeline.lib.privacy import spreadsheet_safe
 from pipeline.lib.progress import rate, report
 from pipeline.lib.documents.shards import slice_file
-from pipeline.lib.documents.templating import render
+from pipeline.lib.documents.stamp import (
+    WHOLE, Background, Kind, Split, lay_out_backgrounds, split_piece, stamp_pieces)
+from pipeline.lib.documents.templating import environment, render
 
 # The letter fonts, in CSS order; zh-TW letters put the Traditional face first.
 FONT_FAMILIES: tuple[str, ...] = LETTER_FONTS
@@ -290,13 +293,20 @@ def chinese_numeral(number: int) -> str:
     return text + (digits[ones] if ones else "")
 
 
+def piece_views(pieces: pd.DataFrame) -> list[dict]:
+    """piece_view of every row, the element ids made at once (safe_part is vectorised)."""
+    ids = "piece-" + safe_part(pieces["piece_id"].astype(str).astype("string"))
+    return [piece_view(p) for p in pieces.assign(_element_id=ids.to_numpy()).to_dict("records")]
+
+
 def piece_view(piece: dict) -> dict:
-    """Everything the piece template prints, from one row of `letter_pieces`."""
+    """Everything the piece template prints, from one row of `letter_pieces` (with
+    `_element_id` when piece_views made the ids)."""
     age, years = _number(piece["age"]), _number(piece["years"])
     name, occasion = _text(piece["name"]), _day(piece["occasion_date"])
     count = age if piece["kind"] == "birthday" else years
     return {
-        "id": "piece-" + safe_token(str(piece["piece_id"])),
+        "id": piece.get("_element_id") or "piece-" + safe_token(str(piece["piece_id"])),
         "piece_id": str(piece["piece_id"]),
         "lang": piece["language"],
         "kind": piece["kind"],
@@ -450,11 +460,23 @@ def club_view(config: ClubConfig) -> dict:
     }
 
 
+def _piece_module(club: dict, edition: str):
+    """letters/piece.html.j2 with the club and the letter date: `.piece(p, is_last, stamp)`."""
+    template = environment().get_template("letters/piece.html.j2")
+    return template.make_module({"club": club, "letter_date": first_day_of(edition)})
+
+
+def _document(club: dict, sections: list, overlay: bool, pad_to_sheet: bool) -> str:
+    return render("letters/batch.html.j2", sections=sections, club=club, overlay=overlay,
+                  pad_to_sheet=pad_to_sheet)
+
+
 def batch_html(views: list[dict], club: dict, edition: str, pad_to_sheet: bool) -> str:
     """One HTML document for a batch: `views` from piece_view, `club` from club_view;
     `pad_to_sheet` ends it with a blank page when the last piece ends on a front."""
-    return render("letters/batch.html.j2", pieces=views, club=club,
-                  letter_date=first_day_of(edition), pad_to_sheet=pad_to_sheet)
+    module = _piece_module(club, edition)
+    sections = [module.piece(v, i == len(views) - 1, WHOLE) for i, v in enumerate(views)]
+    return _document(club, sections, False, pad_to_sheet)
 
 
 def _whole_sheets(anchor_pages: dict[str, int]) -> int:
@@ -465,24 +487,75 @@ def _whole_sheets(anchor_pages: dict[str, int]) -> int:
     return last + last % 2
 
 
+def _layout(config: ClubConfig, duplex: bool | None = None) -> Layout:
+    return Layout(config.print.paper, config.print.envelope_window,
+                  config.print.duplex if duplex is None else duplex)
+
+
+def stamp_kind(config: ClubConfig) -> Kind:
+    """Letters for documents/stamp.py: backgrounds and overlays are laid out simplex
+    (stamp_pieces places the blank back pages)."""
+    club = club_view(config)
+    return Kind("letters", lambda sections, overlay: _document(
+        club, [Markup(s) for s in sections], overlay, False),
+        (_stylesheet(_layout(config, False)),))
+
+
+def _splits(views: list[dict], club: dict, edition: str) -> list[Split]:
+    module = _piece_module(club, edition)
+    return [split_piece(lambda stamp, v=v: str(module.piece(v, False, stamp))) for v in views]
+
+
 def render_batch(
-    batch: Batch, config: ClubConfig, edition: str
+    batch: Batch, config: ClubConfig, edition: str,
+    backgrounds: dict[str, Background] | None = None, folder: Path | None = None,
+    splits: list[Split] | None = None,
 ) -> tuple[Rendered, list[int], list[int]]:
-    """The batch PDF, each piece's first page and page count (blank back pages included)."""
-    layout = Layout(config.print.paper, config.print.envelope_window, config.print.duplex)
-    views = [piece_view(p) for p in batch.pieces.to_dict("records")]
-    club, stylesheets = club_view(config), [_stylesheet(layout)]
+    """The batch PDF, each piece's first page and page count (blank back pages included).
+    With `backgrounds` (layout once: `lay_out_letter_backgrounds` into `folder`, holding
+    every piece's background) the pieces are stamped over them (`splits`: the pieces'
+    `split_pieces`, when already made); otherwise laid out whole."""
+    layout = _layout(config)
+    views = piece_views(batch.pieces)
+    club = club_view(config)
     ids = tuple(v["id"] for v in views)
     what = f"letters {batch.path}"
-    html = batch_html(views, club, edition, pad_to_sheet=layout.duplex)
-    if layout.duplex:
-        rendered = render_pdf(html, what, ids + ("batch-end", "sheet-pad"), stylesheets,
-                              keep_pages=_whole_sheets)
+    if backgrounds is not None:
+        stamped = stamp_pieces(
+            stamp_kind(config), splits or _splits(views, club, edition),
+            lambda chosen: batch_html([views[i] for i in chosen], club, edition, False),
+            backgrounds, folder, what, layout.duplex, pad_end=layout.duplex)
+        rendered = Rendered(stamped.pdf, stamped.pages, dict(zip(ids, stamped.firsts)))
+        report("letters", f"{what}: {stamped.backgrounds} backgrounds, {stamped.whole} laid out whole")
+    elif layout.duplex:
+        html = batch_html(views, club, edition, pad_to_sheet=True)
+        rendered = render_pdf(html, what, ids + ("batch-end", "sheet-pad"),
+                              [_stylesheet(layout)], keep_pages=_whole_sheets)
     else:
-        rendered = render_pdf(html, what, ids, stylesheets)
+        rendered = render_pdf(batch_html(views, club, edition, False), what, ids,
+                              [_stylesheet(layout)])
     firsts = [rendered.anchor_pages[i] for i in ids]
     counts = [b - a for a, b in zip(firsts, [*firsts[1:], rendered.pages + 1])]
     return rendered, firsts, counts
+
+
+BACKGROUNDS_PER_DOCUMENT = 60  # backgrounds laid out as one document (a file of the pool)
+
+
+def split_pieces(pieces: pd.DataFrame, config: ClubConfig, edition: str) -> list[Split]:
+    """Every piece in split mode (documents/stamp.py): its background and its own parts."""
+    return _splits(piece_views(pieces), club_view(config), edition)
+
+
+def lay_out_letter_backgrounds(sections: dict[str, str], config: ClubConfig, folder: Path,
+                               prefix: str = "letters") -> dict[str, Background]:
+    """Lay out backgrounds (key -> section) in documents of BACKGROUNDS_PER_DOCUMENT,
+    folder/<prefix>-NNN.pdf; where each one is."""
+    kind, keys, found = stamp_kind(config), sorted(sections), {}
+    for number, first in enumerate(range(0, len(keys), BACKGROUNDS_PER_DOCUMENT), start=1):
+        chunk = {k: sections[k] for k in keys[first:first + BACKGROUNDS_PER_DOCUMENT]}
+        found |= lay_out_backgrounds(kind, chunk, folder, f"{prefix}-{number:03d}.pdf")
+    return found
 
 
 # --- files for the mailing house -----------------------------------------------------
@@ -540,14 +613,19 @@ def check_pieces(pieces: pd.DataFrame) -> None:
 
 
 def render_batches(
-    selected: list[Batch], config: ClubConfig, edition: str, letters_dir: Path
+    selected: list[Batch], config: ClubConfig, edition: str, letters_dir: Path,
+    backgrounds: dict[str, Background] | None = None, folder: Path | None = None,
+    splits: dict[str, list[Split]] | None = None,
 ) -> pd.DataFrame:
     """Render `selected` batches to letters_dir/<folder>/batch-NNN.pdf; their manifest
-    rows. A render shard passes its share of `batches(...)`; `finish_letters` joins them."""
+    rows. A render shard passes its share of `batches(...)`; `finish_letters` joins them.
+    With `backgrounds` (in `folder`) the batches are stamped (`render_batch`), `splits`
+    holding each batch's (by its `file`) when made before."""
     parts = []
     for batch in selected:
         started = time.perf_counter()
-        rendered, firsts, counts = render_batch(batch, config, edition)
+        rendered, firsts, counts = render_batch(
+            batch, config, edition, backgrounds, folder, (splits or {}).get(batch.file))
         target = letters_dir / batch.file
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(rendered.pdf)

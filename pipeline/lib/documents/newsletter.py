@@ -65,6 +65,8 @@ from pipeline.lib.edition import first_day_of, first_of_next_month
 from pipeline.lib.documents.pdf import Rendered, join_pdfs, render_pdf
 from pipeline.lib.progress import rate, report
 from pipeline.lib.documents.shards import slice_file
+from pipeline.lib.documents.stamp import (
+    WHOLE, Background, Kind, Split, Stamp, lay_out_backgrounds, split_piece, stamp_pieces)
 from pipeline.lib.documents.templating import environment
 from pipeline.settings import PATHS
 
@@ -403,11 +405,21 @@ class NewsletterEdition:
         self.text_template = env.get_template(f"{FOLDER}/email.txt.j2")
         self.body_template = env.get_template(f"{FOLDER}/body.html.j2")
         self.print_template = env.get_template(f"{FOLDER}/print.html.j2")
+        self._print_piece_module = None
+
+    def print_piece_module(self):
+        """print-piece.html.j2 with the club: `.piece(piece, stamp)`."""
+        if self._print_piece_module is None:
+            template = environment().get_template(f"{FOLDER}/print-piece.html.j2")
+            self._print_piece_module = template.make_module(
+                {"club": _club(self.config, i18n.DEFAULT_LANGUAGE)})
+        return self._print_piece_module
 
     def __getstate__(self) -> dict:
         """Pickled (the print plan hands it to the render shards) without the compiled
         templates, which the receiving process takes from its own environment."""
-        return {k: v for k, v in self.__dict__.items() if not k.endswith("_template")}
+        return {k: v for k, v in self.__dict__.items()
+                if not k.endswith("_template") and not k.endswith("_module")}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
@@ -537,27 +549,83 @@ def _piece_id(member: MemberContext) -> str:
     return "nl-" + (member.piece_id or safe_name(member.member_id))
 
 
-def print_html(edition: NewsletterEdition, members: Sequence[MemberContext]) -> str:
-    """One HTML document for a print batch: one section per member, in the given order."""
-    pieces = []
-    for member in members:
-        context = edition.parts[(member.lang, "print")].context(member)
-        pieces.append({
-            "id": _piece_id(member),
-            "lang": member.lang,
-            "m": member,
-            "addressee": _addressee(member),
-            "issue": context["shared"].issue,
-            "club_name": context["shared"].club_name,
-            "title": context["t"].title,
-            "side": context["shared"].side,
-            "body": Markup(edition.body_template.render(context)),  # our autoescaped output
-        })
+def _print_piece(edition: NewsletterEdition, member: MemberContext, stamp: Stamp) -> dict:
+    context = edition.parts[(member.lang, "print")].context(member)
+    return {
+        "id": _piece_id(member),
+        "lang": member.lang,
+        "m": member,
+        "addressee": _addressee(member),
+        "issue": context["shared"].issue,
+        "club_name": context["shared"].club_name,
+        "title": context["t"].title,
+        "side": context["shared"].side,
+        # our autoescaped output
+        "body": Markup(edition.body_template.render({**context, "stamp": stamp})),
+    }
+
+
+def _print_document(edition: NewsletterEdition, sections: Sequence[str],
+                    duplex: bool | None = None) -> str:
     config = edition.config
+    title = strings()[i18n.DEFAULT_LANGUAGE]["title"]
     return edition.print_template.render(
-        pieces=pieces, paper=config.print.paper, window=config.print.envelope_window,
-        duplex=config.print.duplex, club=_club(config, i18n.DEFAULT_LANGUAGE),
+        sections=[Markup(s) for s in sections], paper=config.print.paper, title=title,
+        window=config.print.envelope_window, club=_club(config, i18n.DEFAULT_LANGUAGE),
+        duplex=config.print.duplex if duplex is None else duplex,
     )
+
+
+def print_html(edition: NewsletterEdition, members: Sequence[MemberContext],
+               duplex: bool | None = None) -> str:
+    """One HTML document for a print batch: one section per member, in the given order
+    (`duplex` None: as club.yaml says)."""
+    module = edition.print_piece_module()
+    return _print_document(edition, [str(module.piece(_print_piece(edition, m, WHOLE), WHOLE))
+                                     for m in members], duplex)
+
+
+def stamp_kind(edition: NewsletterEdition) -> Kind:
+    """Print newsletters for documents/stamp.py, laid out simplex."""
+    return Kind("newsletters", lambda sections, overlay: _print_document(edition, sections, False))
+
+
+def split_members(edition: NewsletterEdition, members: Sequence[MemberContext]) -> list[Split]:
+    """Each member's print piece in split mode: its background and its own parts."""
+    module = edition.print_piece_module()
+    return [split_piece(lambda stamp, m=m: str(module.piece(_print_piece(edition, m, stamp),
+                                                             stamp)))
+            for m in members]
+
+
+BACKGROUNDS_PER_DOCUMENT = 40  # newsletter backgrounds laid out as one document
+
+
+def lay_out_print_backgrounds(edition: NewsletterEdition, sections: dict[str, str],
+                              folder: Path, prefix: str = "newsletters"
+                              ) -> dict[str, Background]:
+    """Lay out backgrounds (key -> section) in documents of BACKGROUNDS_PER_DOCUMENT,
+    folder/<prefix>-NNN.pdf; where each one is."""
+    kind, keys, found = stamp_kind(edition), sorted(sections), {}
+    for number, first in enumerate(range(0, len(keys), BACKGROUNDS_PER_DOCUMENT), start=1):
+        chunk = {k: sections[k] for k in keys[first:first + BACKGROUNDS_PER_DOCUMENT]}
+        found |= lay_out_backgrounds(kind, chunk, folder, f"{prefix}-{number:03d}.pdf")
+    return found
+
+
+def stamp_print(edition: NewsletterEdition, members: Sequence[MemberContext],
+                backgrounds: dict[str, Background], folder: Path, what: str,
+                splits: list[Split] | None = None) -> Rendered:
+    """A print batch stamped over its backgrounds (laid out into `folder`); `splits`:
+    the members' `split_members`, when already made."""
+    stamped = stamp_pieces(
+        stamp_kind(edition), splits or split_members(edition, members),
+        lambda chosen: print_html(edition, [members[i] for i in chosen], duplex=False),
+        backgrounds, folder, what, edition.config.print.duplex)
+    report("newsletter", f"{what}: {stamped.backgrounds} backgrounds, "
+           f"{stamped.whole} laid out whole")
+    return Rendered(stamped.pdf, stamped.pages,
+                    {_piece_id(m): p for m, p in zip(members, stamped.firsts)})
 
 
 def print_order(members: Sequence[MemberContext]) -> list[MemberContext]:
@@ -676,18 +744,32 @@ def write_print(edition: NewsletterEdition, members: Sequence[MemberContext], ou
 
 def write_print_batches(edition: NewsletterEdition,
                         slices: Sequence[tuple[int, int, int, Sequence[MemberContext]]],
-                        out_dir: Path, total: int, workers: int | None = None
+                        out_dir: Path, total: int, workers: int | None = None,
+                        backgrounds: dict[str, Background] | None = None,
+                        folder: Path | None = None,
+                        splits: dict[tuple[int, int], list[Split]] | None = None,
                         ) -> dict[str, int]:
     """Print batches, or slices of them, as the print plan hands a render shard its
     share: for each (batch number of `total`, slice, slices, pieces) the file
     newsletters/print/batch-NNN.pdf, or batch-NNN.slice-KK.pdf when the batch is cut
     into slices (`join_print_slices` joins them). `batches` counts whole batches and
-    first slices, so the shards' counts add up to the edition's batches."""
-    jobs = [print_job(edition, members, number) for number, _, _, members in slices]
-    if jobs:
+    first slices, so the shards' counts add up to the edition's batches. With
+    `backgrounds` (laid out into `folder`) the pieces are stamped over them
+    (`stamp_print`, in this process), `splits` holding each (number, slice)'s pieces'
+    `split_members` when made before."""
+    if slices:
         (out_dir / "newsletters" / "print").mkdir(parents=True, exist_ok=True)
+    if backgrounds is not None:
+        done: Iterable[Rendered] = (
+            stamp_print(edition, members, backgrounds, folder,
+                        f"newsletter print batch {number:03d}",
+                        (splits or {}).get((number, part)))
+            for number, part, _, members in slices)
+    else:
+        done = render_batches([print_job(edition, members, number)
+                               for number, _, _, members in slices], workers)
     pages, started = 0, time.perf_counter()
-    for (number, part, parts, _), rendered in zip(slices, render_batches(jobs, workers)):
+    for (number, part, parts, _), rendered in zip(slices, done):
         (out_dir / slice_file(print_path(number), part, parts)).write_bytes(rendered.pdf)
         pages += rendered.pages
         report("newsletter", f"print batch {number}/{total}"

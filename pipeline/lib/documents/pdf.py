@@ -28,6 +28,7 @@ from urllib.parse import unquote, urlsplit
 
 import pikepdf
 from weasyprint import CSS, HTML
+from weasyprint.document import Document
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -124,24 +125,34 @@ def render_pdf(
     `keep_pages`, given the anchors' pages, says how many leading pages to write (the
     rest are left out, without laying the document out again).
     """
+    document = lay_out(html, what, stylesheets)
+    found = {}
+    for number, page in enumerate(document.pages, start=1):
+        for anchor in page.anchors:
+            found.setdefault(anchor, number)
+    missing = [a for a in anchors if a not in found]
+    if missing:
+        raise RenderError(f"{what}: no page holds the element(s) {', '.join(missing[:5])}")
+    placed = {a: found[a] for a in anchors}
+    if keep_pages is not None:
+        document = document.copy(document.pages[:keep_pages(placed)])
+    return Rendered(write_document(document, what), len(document.pages), placed)
+
+
+def lay_out(html: str, what: str, stylesheets: list[CSS] | None = None) -> Document:
+    """WeasyPrint's layout of `html` (pages and their boxes), warnings as RenderError."""
     with _warnings_are_errors(what):
-        document = HTML(
+        return HTML(
             string=html, base_url=PATHS.templates.as_uri() + "/", url_fetcher=fetcher()
         ).render(font_config=font_config(), stylesheets=stylesheets or [], cache=_IMAGE_CACHE)
-        found = {}
-        for number, page in enumerate(document.pages, start=1):
-            for anchor in page.anchors:
-                found.setdefault(anchor, number)
-        missing = [a for a in anchors if a not in found]
-        if missing:
-            raise RenderError(f"{what}: no page holds the element(s) {', '.join(missing[:5])}")
-        placed = {a: found[a] for a in anchors}
-        if keep_pages is not None:
-            document = document.copy(document.pages[:keep_pages(placed)])
+
+
+def write_document(document: Document, what: str) -> bytes:
+    """A laid-out document as PDF bytes, with the fixed identifier and dates."""
+    with _warnings_are_errors(what):
         document.metadata.created = FIXED_DATE
         document.metadata.modified = FIXED_DATE
-        pdf = document.write_pdf(pdf_identifier=PDF_IDENTIFIER)
-    return Rendered(pdf, len(document.pages), placed)
+        return document.write_pdf(pdf_identifier=PDF_IDENTIFIER)
 
 
 def css(text: str) -> CSS:

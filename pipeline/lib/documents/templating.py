@@ -7,6 +7,7 @@ from functools import lru_cache
 import jinja2
 
 from pipeline.lib.documents import i18n
+from pipeline.lib.documents.stamp import WHOLE
 from pipeline.settings import PATHS
 
 
@@ -31,6 +32,8 @@ def environment() -> jinja2.Environment:
     env.filters["mask_email"] = i18n.mask_email
     env.globals["salutation"] = i18n.salutation
     env.globals["household_name"] = i18n.household_name
+    # Layout once, stamp many (documents/stamp.py): whole mode unless a caller splits.
+    env.globals["stamp"] = WHOLE
     return env
 
 

@@ -18,11 +18,12 @@ from datetime import date, time, timedelta
 from pathlib import Path
 
 import chinese_calendar
-import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from pipeline.lib.rules.lunar import lunar_to_solar, solar_term_date
 from pipeline.config.calendar import NTH_SUNDAY, WESTERN_DATES
+from pipeline.lib.warehouse import query_arrow
 
 COLUMNS = ["date", "name", "name_en", "kind"]
 KINDS = ("festival", "statutory_off", "make_up_workday", "custom")
@@ -258,82 +259,28 @@ def festivals_in_month(
 # --- working days ------------------------------------------------------------------
 
 
-_US_PER_DAY = 86_400_000_000
-_EPOCH = date(1970, 1, 1)  # a Thursday: weekday of day number d is (d + 3) % 7, Monday = 0
+def arrangement_days(years: Iterable[int], reference_dir: Path) -> pa.Table:
+    """The days the official arrangements of `years` publish: statutory days off
+    (`is_working_day` false) and make-up workdays (调休, true), as (day, is_working_day).
+    Every other day follows the weekday rule (`dim_working_day`)."""
+    rows = [(d.date, not d.is_off_day) for y in years for d in official_days(y, reference_dir)[0]]
+    return pa.table({"day": pa.array([day for day, _ in rows], pa.date32()),
+                     "is_working_day": pa.array([work for _, work in rows], pa.bool_())})
 
 
-def _time_us(value: time) -> int:
-    return ((value.hour * 60 + value.minute) * 60 + value.second) * 1_000_000 + value.microsecond
-
-
-def _day_numbers(days: Iterable[date]) -> np.ndarray:
-    return np.array(sorted((d - _EPOCH).days for d in days), dtype=np.int64)
-
-
-@dataclass(frozen=True)
-class WorkingCalendar:
-    """Official working days and the daily working window.
-
-    A date is a working day when it is a Monday-Friday not in `off_days`, or when it is
-    in `makeup_workdays` (调休: a weekend day published as a working day; this wins
-    over `off_days`). On a working day the hours in `[day_start, day_end)` count.
-    """
-
-    off_days: frozenset[date] = frozenset()
-    makeup_workdays: frozenset[date] = frozenset()
-    day_start: time = time(9, 0)
-    day_end: time = time(18, 0)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "off_days", frozenset(self.off_days))
-        object.__setattr__(self, "makeup_workdays", frozenset(self.makeup_workdays))
-        if self.day_start.tzinfo is not None or self.day_end.tzinfo is not None:
-            raise ValueError("WorkingCalendar: day_start and day_end must be naive local times")
-        if not self.day_start < self.day_end:
-            raise ValueError(
-                f"WorkingCalendar: day_start {self.day_start} must be before day_end {self.day_end}"
-            )
-
-    def is_working_day(self, day: date) -> bool:
-        return day in self.makeup_workdays or (day.weekday() < 5 and day not in self.off_days)
-
-    def working_day_mask(self, day_numbers: np.ndarray) -> np.ndarray:
-        """Vectorised `is_working_day` over days counted from 1970-01-01."""
-        mask = (day_numbers + 3) % 7 < 5
-        mask &= ~np.isin(day_numbers, _day_numbers(self.off_days))
-        mask |= np.isin(day_numbers, _day_numbers(self.makeup_workdays))
-        return mask
-
-    def working_us_since(self, instants_us: np.ndarray, origin_day: int) -> np.ndarray:
-        """Working microseconds from midnight of `origin_day` to each instant (int64 us).
-
-        One table of cumulative working time per day covers the range of the input, so
-        the cost is linear in rows plus days, with no Python loop per row.
-        """
-        day = np.floor_divide(instants_us, _US_PER_DAY)
-        last_day = int(day.max()) if len(day) else origin_day
-        days = np.arange(origin_day, last_day + 1, dtype=np.int64)
-        is_work = self.working_day_mask(days)
-        start_us, end_us = _time_us(self.day_start), _time_us(self.day_end)
-        window = end_us - start_us
-        before = np.concatenate(([0], np.cumsum(is_work.astype(np.int64) * window)))
-        index = day - origin_day
-        into_day = np.clip(instants_us - day * _US_PER_DAY - start_us, 0, window)
-        return before[index] + np.where(is_work[index], into_day, 0)
-
-
-def working_calendar(
-    years: Iterable[int], reference_dir: Path, day_start: time = time(9, 0),
-    day_end: time = time(18, 0),
-) -> WorkingCalendar:
-    """The official working calendar over `years` (days off and make-up workdays from
-    `official_days`), with the daily working window."""
-    off: set[date] = set()
-    makeup: set[date] = set()
-    for year in years:
-        for day in official_days(year, reference_dir)[0]:
-            (off if day.is_off_day else makeup).add(day.date)
-    return WorkingCalendar(frozenset(off), frozenset(makeup), day_start, day_end)
+def dim_working_day(
+    first_day: date, last_day: date, reference_dir: Path,
+    work_starts: time = time(9, 0), work_ends: time = time(18, 0),
+) -> pa.Table:
+    """`sql/marts/dim_working_day.sql`: one row per day from `first_day` to `last_day`
+    with `is_working_day` on the official calendar, the working window and the working
+    seconds before the day, so working hours between two instants are two lookups."""
+    if not work_starts < work_ends:
+        raise ValueError(f"working day: start {work_starts} must be before end {work_ends}")
+    arrangements = arrangement_days(range(first_day.year, last_day.year + 1), reference_dir)
+    params = {"first_day": first_day, "last_day": last_day,
+              "work_starts": work_starts, "work_ends": work_ends}
+    return query_arrow("marts/dim_working_day", params, arrangement_days=arrangements)
 
 
 # Stable keys for greetings (`festival-<key>` letters) and for club.yaml.

@@ -4,6 +4,13 @@ The library does the astronomy; this module gives the rest of the pipeline plain
 `datetime.date` values and `ValueError` for dates that do not exist. Lunar months are
 numbered 1-12; a leap month carries `is_leap=True` and the number of the month it
 follows. Solar terms are computed for Beijing time, as published in China.
+
+It also builds `dim_lunar_day`, the lunar date of every Gregorian day from 1900-01-31
+(lunar 1900-01-01) to 2100-12-31, which the SQL marts join against. The library needs
+about 2.3 s for the 201 years, so the table is generated once and shipped as
+`data/reference/lunar/dim_lunar_day.parquet`; regenerate it with
+`python -m pipeline.lib.rules.lunar` (tests/lib/rules/test_lunar.py checks that it
+still equals what the installed library computes).
 """
 
 from __future__ import annotations
@@ -11,8 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
+from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 from lunar_python import LunarYear, Solar
+
+from pipeline.lib.warehouse import query_arrow
+from pipeline.settings import PATHS
 
 SOLAR_TERMS = (
     "小寒", "大寒", "立春", "雨水", "惊蛰", "春分", "清明", "谷雨", "立夏", "小满", "芒种", "夏至",
@@ -106,3 +119,45 @@ def solar_term_date(year: int, name: str) -> date:
             return day
         day += timedelta(days=1)
     raise ValueError(f"solar term {name} not found in {year}")  # pragma: no cover
+
+
+# --- dim_lunar_day -------------------------------------------------------------------
+
+DIM_FIRST_DAY = date(1900, 1, 31)  # lunar 1900-01-01
+DIM_LAST_DAY = date(2100, 12, 31)
+DIM_LUNAR_DAY = PATHS.reference / "lunar" / "dim_lunar_day.parquet"
+
+
+def lunar_months(first_year: int, last_year: int) -> pa.Table:
+    """One row per month of the lunar years: lunar_year, lunar_month, is_leap_month,
+    first_date (its first Gregorian day) and month_days (29 or 30)."""
+    rows = [
+        (year, month, is_leap, first, days)
+        for year in range(first_year, last_year + 1)
+        for (month, is_leap), (first, days) in _year_table(year).items()
+    ]
+    names = ["lunar_year", "lunar_month", "is_leap_month", "first_date", "month_days"]
+    return pa.table(dict(zip(names, zip(*rows))), schema=pa.schema([
+        ("lunar_year", pa.int32()), ("lunar_month", pa.int32()), ("is_leap_month", pa.bool_()),
+        ("first_date", pa.date32()), ("month_days", pa.int32()),
+    ]))
+
+
+def build_dim_lunar_day(first_day: date = DIM_FIRST_DAY, last_day: date = DIM_LAST_DAY) -> pa.Table:
+    """`dim_lunar_day` for [first_day, last_day] (sql/marts/dim_lunar_day.sql over the
+    library's months of every lunar year that reaches those days)."""
+    months = lunar_months(first_day.year - 1, last_day.year)
+    return query_arrow("marts/dim_lunar_day", {"first_day": first_day, "last_day": last_day},
+                       lunar_months=months)
+
+
+def write_dim_lunar_day(path: Path = DIM_LUNAR_DAY) -> Path:
+    """Generate `dim_lunar_day` for 1900-01-31..2100-12-31 into `path` (Parquet)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # row groups of 8,192 days (22 years): a window's query reads one or two of them
+    pq.write_table(build_dim_lunar_day(), path, compression="zstd", row_group_size=8192)
+    return path
+
+
+if __name__ == "__main__":
+    print(write_dim_lunar_day())

@@ -1,6 +1,6 @@
 """The holidays calendar: festivals, official arrangements, custom and Western dates."""
 
-from datetime import date
+from datetime import date, datetime, time
 from pathlib import Path
 
 import pytest
@@ -11,8 +11,8 @@ from pipeline.lib.rules.calendar import (
     build_calendar,
     festival_key,
     festivals_in_month,
+    dim_working_day,
     official_name_en,
-    working_calendar,
 )
 
 REFERENCE = Path(__file__).resolve().parents[3] / "data" / "reference"
@@ -245,6 +245,12 @@ def test_festivals_in_month(cal_2026):
     assert festivals_in_month(cal_2026, 2026, 11).empty
 
 
+@pytest.fixture(scope="module")
+def working_days():
+    days = dim_working_day(date(2026, 1, 1), date(2027, 12, 31), REFERENCE)
+    return {row["day"]: row for row in days.to_pylist()}
+
+
 @pytest.mark.parametrize(
     ("day", "expected"),
     [
@@ -255,7 +261,40 @@ def test_festivals_in_month(cal_2026):
         (date(2026, 3, 7), False),  # an ordinary Saturday
         (date(2026, 10, 10), True),  # Saturday, National Day make-up
         (date(2027, 3, 1), True),  # a Monday of a year without data: weekday rule
+        (date(2027, 3, 6), False),  # a Saturday of a year without data: weekday rule
     ],
 )
-def test_is_working_day(day, expected):
-    assert working_calendar([2026, 2027], REFERENCE).is_working_day(day) is expected
+def test_is_working_day(working_days, day, expected):
+    assert working_days[day]["is_working_day"] is expected
+
+
+def test_dim_working_day_has_one_row_per_day_and_the_window(working_days):
+    # 2026 and 2027 are both 365 days; a working day works 09:00-18:00, a day off has an
+    # empty window, so nothing of it counts.
+    assert len(working_days) == 730
+    monday, saturday = working_days[date(2026, 3, 9)], working_days[date(2026, 3, 7)]
+    assert (monday["work_starts_at"], monday["work_ends_at"], monday["working_seconds"]) == (
+        datetime(2026, 3, 9, 9), datetime(2026, 3, 9, 18), 9 * 3600)
+    assert saturday["working_seconds"] == 0
+    assert saturday["work_ends_at"] == saturday["work_starts_at"]
+
+
+def test_working_seconds_before_is_the_running_total(working_days):
+    # The first day starts at 0; each day adds its own window. 1 Jan 2026 is a day off
+    # (元旦), 2 Jan (Friday) is off too in the 2026 arrangement, 4 Jan (Sunday) is a
+    # make-up workday: by Monday 5 Jan only 4 Jan has counted.
+    assert working_days[date(2026, 1, 1)]["working_seconds_before"] == 0
+    assert working_days[date(2026, 1, 5)]["working_seconds_before"] == 9 * 3600
+    days = sorted(working_days)
+    for before, after in zip(days, days[1:]):
+        assert (working_days[after]["working_seconds_before"]
+                == working_days[before]["working_seconds_before"]
+                + working_days[before]["working_seconds"])
+
+
+def test_dim_working_day_uses_the_given_window():
+    # A club whose staff answer 08:30-17:15 has 8.75 working hours a day.
+    days = dim_working_day(date(2026, 3, 9), date(2026, 3, 10), REFERENCE, time(8, 30), time(17, 15))
+    assert days["working_seconds"].to_pylist() == [31500, 31500]
+    with pytest.raises(ValueError):  # an overnight window would count nothing
+        dim_working_day(date(2026, 3, 9), date(2026, 3, 10), REFERENCE, time(18), time(9))

@@ -1,17 +1,23 @@
-"""Tests for pipeline.lib.rules.complaints: SLA clocks, monthly statistics, backlog, anomalies."""
+"""The complaint marts (sql/marts/complaint_*.sql) on tiny tables: SLA clocks in calendar
+and working hours, monthly statistics, the backlog, overdue by owner and anomalies."""
 
 from __future__ import annotations
 
+import functools
 import math
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from pydantic import ValidationError
 
-from pipeline.lib.rules.calendar import WorkingCalendar, working_calendar
+from pipeline.config import ConfigError, load_config
+from pipeline.config.complaints import SlaTargets
+from pipeline.lib.edition import Edition
+from pipeline.lib.rules.calendar import arrangement_days, dim_working_day
 from pipeline.lib.rules.complaints import (
     AGE_BANDS,
     ALL_CATEGORIES,
@@ -19,16 +25,14 @@ from pipeline.lib.rules.complaints import (
     BACKLOG_COLUMNS,
     OVERDUE_COLUMNS,
     STATS_COLUMNS,
-    SlaTargets,
     backlog,
     complaint_stats,
-    elapsed_hours,
-    is_negative_duration,
     overdue_by_owner,
     timing_anomalies,
+    working_days,
 )
 
-HOLIDAY_CN = Path(__file__).resolve().parents[3] / "data" / "reference" / "holiday-cn"
+REFERENCE = Path(__file__).resolve().parents[3] / "data" / "reference"
 URGENT = "紧急"
 NORMAL = "一般"
 SERVICE = "服务"
@@ -43,24 +47,26 @@ def _series(values: list[str | None]) -> pd.Series:
     return pd.Series([_ts(v) for v in values], dtype="datetime64[us]")
 
 
-@pytest.fixture(scope="module")
-def calendar_2026() -> WorkingCalendar:
-    return working_calendar([2026], HOLIDAY_CN.parent)
+# --------------------------------------------------------------------------- SLA clock
+
+WORKING = SlaTargets(working_hours=True)
 
 
-# --------------------------------------------------------------------------- calendar
+@functools.cache
+def _working_days_2026() -> pa.Table:
+    """dim_working_day (09:00-18:00) over every day the SLA clock cases below touch."""
+    return dim_working_day(date(2025, 12, 1), date(2026, 12, 31), REFERENCE)
 
 
-def test_holiday_file_has_the_2026_spring_festival_block(calendar_2026):
-    # The working-hour cases below rely on this block; check it against the bundled
-    # holiday-cn 2026 file (国办发明电〔2025〕7号) instead of trusting memory.
-    block = {date(2026, 2, 15) + timedelta(days=i) for i in range(9)}  # 15..23 Feb
-    assert block <= calendar_2026.off_days
-    assert {date(2026, 2, 14), date(2026, 2, 28)} <= calendar_2026.makeup_workdays
-    assert not any(calendar_2026.is_working_day(d) for d in block)
-    assert calendar_2026.is_working_day(date(2026, 2, 14))  # a Saturday, 调休
-    assert calendar_2026.is_working_day(date(2026, 2, 28))  # a Saturday, 调休
-    assert calendar_2026.is_working_day(date(2026, 2, 24))  # Tuesday after the block
+def _response_hours(start: str, end: str, sla: SlaTargets = WORKING) -> float:
+    """The SLA clock between two instants, as complaint_stats reports it: the median
+    first response of a month holding one complaint received at `start`, answered at
+    `end` (so each case is what a club would read in its table)."""
+    rows = [("A", "M1", SERVICE, NORMAL, "o", start, end, None, "open", None)]
+    frame = _complaints(rows)
+    cutoff = datetime(2026, 12, 31)
+    stats = complaint_stats(frame, cutoff, sla, _working_days_2026())
+    return _row(stats, start[:7], SERVICE)["median_first_response_hours"]
 
 
 @pytest.mark.parametrize(
@@ -82,12 +88,12 @@ def test_holiday_file_has_the_2026_spring_festival_block(calendar_2026):
         ("2026-03-09 09:00", "2026-03-09 18:00", 9.0),
         # one full week Monday to Monday: 5 days x 9 h
         ("2026-03-09 09:00", "2026-03-16 09:00", 45.0),
-        # Spring Festival: Fri 13 Feb 1 h + Sat 14 Feb (make-up) 9 h + 15-23 Feb off
-        # + Tue 24 Feb 1 h
+        # Spring Festival (statutory days off 15-23 Feb): Fri 13 Feb 1 h + Sat 14 Feb
+        # (make-up workday) 9 h + nothing on the days off + Tue 24 Feb 1 h
         ("2026-02-13 17:00", "2026-02-24 10:00", 11.0),
-        # received inside the holiday block: only Tue 24 Feb 09:00-10:00 counts
+        # received on a statutory day off: only Tue 24 Feb 09:00-10:00 counts
         ("2026-02-18 10:00", "2026-02-24 10:00", 1.0),
-        # make-up Saturday 28 Feb counts: Fri 1 h + Sat 9 h + (Sun off) + Mon 1 h
+        # make-up Saturday 28 Feb (调休) counts: Fri 1 h + Sat 9 h + (Sun off) + Mon 1 h
         ("2026-02-27 17:00", "2026-03-02 10:00", 11.0),
         # New Year: Sat 3 Jan is off, Sun 4 Jan is a make-up workday (9 h) + Mon 1 h
         ("2026-01-03 10:00", "2026-01-05 10:00", 10.0),
@@ -97,9 +103,8 @@ def test_holiday_file_has_the_2026_spring_festival_block(calendar_2026):
         ("2026-03-09 11:00", "2026-03-09 11:00", 0.0),
     ],
 )
-def test_elapsed_working_hours(calendar_2026, start, end, expected):
-    hours = elapsed_hours(_series([start]), _series([end]), calendar_2026)
-    assert hours.iloc[0] == pytest.approx(expected)
+def test_working_hours_on_the_official_calendar(start, end, expected):
+    assert _response_hours(start, end) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize(
@@ -109,77 +114,62 @@ def test_elapsed_working_hours(calendar_2026, start, end, expected):
         ("2026-02-13 17:00", "2026-02-24 10:00", 257.0),
         # fractions are kept
         ("2026-03-09 09:00", "2026-03-09 09:45", 0.75),
-        # NaT in either column gives NaN
-        (None, "2026-03-09 09:45", math.nan),
-        ("2026-03-09 09:00", None, math.nan),
-        # end before start is a data error: NaN (and flagged, see next test)
+        # end before start is a data error: no duration (complaint_anomalies lists it)
         ("2026-03-09 10:00", "2026-03-09 09:00", math.nan),
     ],
 )
-def test_elapsed_calendar_hours(start, end, expected):
-    hours = elapsed_hours(_series([start]), _series([end]))
+def test_calendar_hours(start, end, expected):
+    hours = _response_hours(start, end, SlaTargets())
     if math.isnan(expected):
-        assert math.isnan(hours.iloc[0])
+        assert math.isnan(hours)
     else:
-        assert hours.iloc[0] == pytest.approx(expected)
+        assert hours == pytest.approx(expected)
 
 
-def test_negative_durations_are_nan_and_flagged(calendar_2026):
-    # The same rows are NaN on both clocks and flagged by is_negative_duration; NaT
-    # is missing data, not a negative duration.
-    start = _series(["2026-03-09 10:00", "2026-03-09 10:00", None])
-    end = _series(["2026-03-09 09:00", "2026-03-09 11:00", "2026-03-09 11:00"])
-    for clock in (None, calendar_2026):
-        hours = elapsed_hours(start, end, clock)
-        assert hours.isna().tolist() == [True, False, True]
-    assert is_negative_duration(start, end).tolist() == [True, False, False]
-
-
-def test_elapsed_hours_keeps_the_index_and_refuses_misaligned_input():
-    # Callers assign the result back to the frame, so the index must survive.
-    start = pd.Series(_series(["2026-03-09 09:00"]).to_numpy(), index=[42])
-    end = pd.Series(_series(["2026-03-09 10:00"]).to_numpy(), index=[42])
-    assert elapsed_hours(start, end).index.tolist() == [42]
-    with pytest.raises(ValueError):
-        elapsed_hours(start, end.set_axis([7]))
-
-
-def _reference_working_hours(start: datetime, end: datetime, cal: WorkingCalendar) -> float:
+def _reference_working_hours(start: datetime, end: datetime, workdays, day_start, day_end) -> float:
     """Day-by-day reference written with plain datetime arithmetic."""
     total = timedelta(0)
     day = start.date()
     while day <= end.date():
-        if cal.is_working_day(day):
-            open_at = datetime.combine(day, cal.day_start)
-            close_at = datetime.combine(day, cal.day_end)
+        if workdays.get(day, day.weekday() < 5):
+            open_at = datetime.combine(day, day_start)
+            close_at = datetime.combine(day, day_end)
             overlap = min(end, close_at) - max(start, open_at)
             total += max(overlap, timedelta(0))
         day += timedelta(days=1)
     return total / timedelta(hours=1)
 
 
-def test_working_hours_match_a_day_by_day_reference(calendar_2026):
+def test_working_hours_match_a_day_by_day_reference():
     # Random spans around the Spring Festival and New Year blocks, with an unusual
-    # working window, against an independent slow implementation.
+    # working window, against an independent slow implementation: each complaint sits
+    # alone in its own category, so its row's median is its own duration.
     rng = np.random.default_rng(2026)
+    n = 200
     base = np.datetime64("2025-12-20T00:00", "m")
-    starts = base + rng.integers(0, 110 * 24 * 60, 300).astype("timedelta64[m]")
-    ends = starts + rng.integers(0, 30 * 24 * 60, 300).astype("timedelta64[m]")
-    cal = WorkingCalendar(
-        calendar_2026.off_days, calendar_2026.makeup_workdays, time(8, 30), time(17, 15)
-    )
-    got = elapsed_hours(pd.Series(starts), pd.Series(ends), cal)
-    expected = [
-        _reference_working_hours(s.astype(datetime), e.astype(datetime), cal)
-        for s, e in zip(starts, ends)
-    ]
-    np.testing.assert_allclose(got.to_numpy(), expected, atol=1e-9)
+    starts = base + rng.integers(0, 110 * 24 * 60, n).astype("timedelta64[m]")
+    ends = starts + rng.integers(0, 30 * 24 * 60, n).astype("timedelta64[m]")
+    frame = _complaints([
+        (f"K{i}", "M1", f"k{i:03d}", NORMAL, "o", str(s), str(e), None, "open", None)
+        for i, (s, e) in enumerate(zip(starts, ends))
+    ])
+    sla = SlaTargets(working_hours=True, working_day_start="08:30", working_day_end="17:15")
+    cutoff = datetime(2026, 6, 1)
+    stats = complaint_stats(frame, cutoff, sla, working_days(frame, cutoff, sla, REFERENCE))
+    published = arrangement_days([2025, 2026], REFERENCE).to_pylist()
+    workdays = {row["day"]: row["is_working_day"] for row in published}
+    for i, (s, e) in enumerate(zip(starts, ends)):
+        got = _row(stats, str(s)[:7], f"k{i:03d}")["median_first_response_hours"]
+        expected = _reference_working_hours(
+            s.astype(datetime), e.astype(datetime), workdays, time(8, 30), time(17, 15))
+        assert got == pytest.approx(expected, abs=1e-9), (s, e)
 
 
-def test_working_calendar_rejects_an_empty_window():
-    # An overnight or empty window would silently count nothing.
-    with pytest.raises(ValueError):
-        WorkingCalendar(day_start=time(18), day_end=time(9))
+def test_working_hours_need_the_working_days():
+    # Asking for working hours without dim_working_day is an error, not calendar hours.
+    frame = _complaints(HAND_BUILT[:1])
+    with pytest.raises(ValueError, match="dim_working_day"):
+        complaint_stats(frame, AS_OF, WORKING)
 
 
 # --------------------------------------------------------------------------- SLA targets
@@ -210,6 +200,24 @@ def test_sla_targets_defaults_and_severity_overrides():
 def test_sla_targets_reject_bad_configuration(config):
     with pytest.raises(ValidationError):
         SlaTargets(**config)
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "key"),
+    [
+        # an overnight or empty window would silently count no working time
+        ("working_day_start: '18:00'\n    working_day_end: '09:00'", "complaints.sla"),
+        # YAML reads an unquoted 17:30 as the number 1050 (base 60): refused, not 00:17:30
+        ("working_day_end: 17:30", "complaints.sla.working_day_end"),
+    ],
+)
+def test_working_window_in_club_yaml(tmp_path, yaml_text, key):
+    path = tmp_path / "club.yaml"
+    path.write_text(f"complaints:\n  sla:\n    {yaml_text}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        load_config(path)
+    path.write_text("complaints:\n  sla:\n    working_day_end: '17:30'\n", encoding="utf-8")
+    assert load_config(path).complaints.sla.working_day_end == time(17, 30)
 
 
 # --------------------------------------------------------------------------- hand-built set
@@ -379,6 +387,9 @@ def test_medians_match_numpy_on_random_data():
             ),
             "resolved_at": pd.Series(resolved.astype("datetime64[us]")).where(rng.random(n) > 0.3),
             "status": "resolved",
+            "severity": None,
+            "owner": None,
+            "satisfaction": None,
         }
     )
     stats = complaint_stats(frame, datetime(2030, 1, 1), SlaTargets())
@@ -502,7 +513,7 @@ def test_unanswered_complaint_breaches_once_older_than_the_response_target():
     assert _row(stats, "2026-03", SERVICE)["sla_breach_rate"] == 1.0
 
 
-def test_working_hours_sla_clock(calendar_2026):
+def test_working_hours_sla_clock():
     # Received Fri 6 Mar 17:00, answered Mon 9 Mar 10:00, resolved Mon 12:00:
     # 65 / 67 calendar hours but 2 / 4 working hours. With a 24 h response target the
     # complaint breaches on the calendar clock and meets it on the working clock.
@@ -510,12 +521,11 @@ def test_working_hours_sla_clock(calendar_2026):
     frame = _complaints(rows)
     calendar = _row(complaint_stats(frame, AS_OF, SLA), "2026-03", SERVICE)
     working_sla = SLA.model_copy(update={"working_hours": True})
-    working = _row(complaint_stats(frame, AS_OF, working_sla, calendar_2026), "2026-03", SERVICE)
+    days = working_days(frame, AS_OF, working_sla, REFERENCE)
+    working = _row(complaint_stats(frame, AS_OF, working_sla, days), "2026-03", SERVICE)
     assert (calendar["median_first_response_hours"], calendar["sla_breach_rate"]) == (65.0, 1.0)
     assert (working["median_first_response_hours"], working["sla_breach_rate"]) == (2.0, 0.0)
     assert working["median_resolution_hours"] == 4.0
-    with pytest.raises(ValueError, match="WorkingCalendar"):
-        complaint_stats(frame, AS_OF, working_sla)  # working hours asked, no calendar
 
 
 def test_stats_on_no_complaints():
@@ -531,6 +541,8 @@ def test_stats_refuse_timezone_aware_timestamps():
     frame["received_at"] = frame["received_at"].dt.tz_localize("UTC")
     with pytest.raises(ValueError, match="naive"):
         complaint_stats(frame, AS_OF, SLA)
+    with pytest.raises(ValueError, match="naive"):
+        complaint_stats(_complaints(HAND_BUILT[:1]), datetime(2026, 4, 1, tzinfo=UTC), SLA)
 
 
 # --------------------------------------------------------------------------- backlog
@@ -547,7 +559,7 @@ def test_backlog_of_hand_built_set():
     assert table["age_hours"].tolist() == [1696.0, 1190.0, 744.0, 4.0]
     assert table["age_band"].astype(str).tolist() == [">30d", ">30d", ">30d", "<1d"]
     assert table["is_overdue"].tolist() == [True, True, True, False]
-    assert table["owner"].tolist() == ["王芳", None, "王芳", "李雷"]
+    assert table["owner"].fillna("(blank)").tolist() == ["王芳", "(blank)", "王芳", "李雷"]
 
 
 @pytest.mark.parametrize(
@@ -588,12 +600,13 @@ def test_backlog_overdue_uses_severity_targets(severity, age_hours, overdue):
     assert backlog(_complaints(rows), AS_OF, SLA)["is_overdue"].iloc[0] is np.bool_(overdue)
 
 
-def test_backlog_overdue_on_working_hours(calendar_2026):
+def test_backlog_overdue_on_working_hours():
     # Received Fri 13 Feb 09:00, as_of Wed 25 Feb 09:00: 288 calendar hours but only
     # 9 (13 Feb) + 9 (14 Feb make-up) + 9 (24 Feb) = 27 working hours, within 72 h.
     rows = [("A", "M1", SERVICE, NORMAL, "o", "2026-02-13 09:00", None, None, "open", None)]
     sla = SLA.model_copy(update={"working_hours": True})
-    table = backlog(_complaints(rows), datetime(2026, 2, 25, 9), sla, calendar_2026)
+    frame, cutoff = _complaints(rows), datetime(2026, 2, 25, 9)
+    table = backlog(frame, cutoff, sla, working_days(frame, cutoff, sla, REFERENCE))
     assert table["age_hours"].iloc[0] == 288.0  # age shown is what the member waited
     assert not table["is_overdue"].iloc[0]
 
@@ -620,7 +633,7 @@ def test_overdue_by_owner_of_empty_backlog():
 
 def test_timing_anomalies_of_hand_built_set():
     # C08 was answered a day before it was received, C12 resolved a day before.
-    table = timing_anomalies(_complaints(HAND_BUILT))
+    table = timing_anomalies(_complaints(HAND_BUILT), AS_OF)
     assert list(table.columns) == list(ANOMALY_COLUMNS)
     assert table.to_dict("records") == [
         {"complaint_id": "C08", "problem": "first_response_before_received"},
@@ -636,7 +649,7 @@ def test_timing_anomalies_closed_without_time_and_several_problems():
         ("Y", "M1", SERVICE, NORMAL, "o", "2026-03-02 10:00", None, None, "closed", None),
         ("Z", "M1", SERVICE, NORMAL, "o", "2026-03-02 10:00", None, None, "open", None),
     ]
-    assert timing_anomalies(_complaints(rows)).to_dict("records") == [
+    assert timing_anomalies(_complaints(rows), AS_OF).to_dict("records") == [
         {"complaint_id": "X", "problem": "first_response_before_received"},
         {"complaint_id": "X", "problem": "resolved_before_received"},
         {"complaint_id": "Y", "problem": "closed_without_resolved_at"},
@@ -657,3 +670,89 @@ def test_negative_durations_are_left_out_of_medians():
     assert row["median_first_response_hours"] == 3.0
     assert row["median_resolution_hours"] == 4.0
     assert row["resolved"] == 2  # B still has a resolution timestamp
+
+
+# --------------------------------------------------------------------------- the cut-off
+
+CUT_OFF = Edition.of_partition("2026-12-01", date(2026, 11, 20)).cutoff_at  # 21 Nov 00:00
+
+
+@pytest.mark.parametrize(
+    ("received", "counts"),
+    [
+        # 10:00 on the cut-off day is history: received, open in the backlog
+        ("2026-11-20 10:00", True),
+        # the last microsecond of the cut-off day still counts
+        ("2026-11-20 23:59:59.999999", True),
+        # midnight after the cut-off day is the next edition's
+        ("2026-11-21 00:00", False),
+    ],
+)
+def test_a_complaint_counts_when_received_before_midnight_after_the_cut_off_day(received, counts):
+    rows = [("A", "M1", SERVICE, NORMAL, "o", received, None, "2026-11-19 10:00", "open", None)]
+    frame = _complaints(rows)
+    stats = complaint_stats(frame, CUT_OFF, SLA)
+    assert stats["received"].sum() == (2 if counts else 0)  # its category row and `all`
+    assert len(backlog(frame, CUT_OFF, SLA)) == (1 if counts else 0)
+    # resolved the day before it was received: an anomaly of this edition only if counted
+    assert len(timing_anomalies(frame, CUT_OFF)) == (1 if counts else 0)
+
+
+def test_a_response_after_the_cut_off_has_not_happened_yet():
+    # Answered at midnight after the cut-off day and resolved at 08:00, with a blank
+    # status: at the cut-off the complaint is still unanswered (no median), unresolved
+    # and open in the backlog, 14 h old; 14 h < 24 h, so its SLA is still pending.
+    rows = [("A", "M1", SERVICE, NORMAL, "o", "2026-11-20 10:00", "2026-11-21 00:00",
+             "2026-11-21 08:00", None, None)]
+    frame = _complaints(rows)
+    row = _row(complaint_stats(frame, CUT_OFF, SLA), "2026-11", SERVICE)
+    assert math.isnan(row["median_first_response_hours"])
+    assert (row["resolved"], row["open_at_month_end"]) == (0, 1)
+    assert math.isnan(row["sla_breach_rate"])
+    assert backlog(frame, CUT_OFF, SLA)["age_hours"].tolist() == [14.0]
+
+
+@pytest.mark.parametrize(
+    ("response_hours", "expected_median"),
+    [
+        # an even count takes the mean of the two middle values: (2 + 6) / 2
+        ([2, 6], 4.0),
+        ([1, 2, 6, 40], 4.0),
+        # an odd count takes the middle value
+        ([1, 2, 6], 2.0),
+        # a single value is its own median
+        ([5], 5.0),
+    ],
+)
+def test_median_of_even_and_odd_counts(response_hours, expected_median):
+    rows = [
+        (f"C{i}", f"M{i}", SERVICE, NORMAL, "o", "2026-03-02 10:00",
+         str(pd.Timestamp("2026-03-02 10:00") + pd.Timedelta(hours=h)), None, "open", None)
+        for i, h in enumerate(response_hours)
+    ]
+    row = _row(complaint_stats(_complaints(rows), AS_OF, SLA), "2026-03", SERVICE)
+    assert row["median_first_response_hours"] == expected_median
+
+
+def test_events_before_receipt_need_no_working_day():
+    # A resolution recorded a year before the complaint was received falls outside
+    # dim_working_day (which starts at the first receipt): it is an anomaly with no
+    # duration, not an error of the working-hour lookup.
+    rows = [("A", "M1", SERVICE, NORMAL, "o", "2026-03-09 10:00", "2026-03-09 11:00",
+             "2025-03-09 10:00", "resolved", None)]
+    frame = _complaints(rows)
+    days = working_days(frame, AS_OF, WORKING, REFERENCE)
+    assert days["day"][0].as_py() == date(2026, 3, 9)
+    row = _row(complaint_stats(frame, AS_OF, WORKING, days), "2026-03", SERVICE)
+    assert (row["median_first_response_hours"], row["resolved"]) == (1.0, 1)
+    assert math.isnan(row["median_resolution_hours"])
+    assert timing_anomalies(frame, AS_OF)["problem"].tolist() == ["resolved_before_received"]
+
+
+def test_working_days_missing_a_day_is_an_error():
+    # A dim_working_day that does not reach the cut-off would silently count nothing.
+    rows = [("A", "M1", SERVICE, NORMAL, "o", "2026-03-09 10:00", None, None, "open", None)]
+    frame = _complaints(rows)
+    short = working_days(frame, datetime(2026, 3, 10), WORKING, REFERENCE)
+    with pytest.raises(Exception, match="dim_working_day has no row"):
+        backlog(frame, AS_OF, WORKING, short)

@@ -1,11 +1,19 @@
-"""Lunar conversions against published dates (Spring Festival, Mid-Autumn, leap months)."""
+"""Lunar conversions against published dates (Spring Festival, Mid-Autumn, leap months), and
+the shipped dim_lunar_day table."""
 
 from datetime import date
 
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
 
 from pipeline.lib.rules.lunar import (
+    DIM_FIRST_DAY,
+    DIM_LAST_DAY,
+    DIM_LUNAR_DAY,
     LunarDate,
+    build_dim_lunar_day,
     leap_month,
     lunar_to_solar,
     month_length,
@@ -126,3 +134,51 @@ def test_solar_term_date(year, name, expected):
 def test_solar_term_date_rejects_unknown_name():
     with pytest.raises(ValueError, match="unknown solar term"):
         solar_term_date(2026, "Christmas")
+
+
+# --- dim_lunar_day -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dim() -> pa.Table:
+    """The shipped table the birthday marts join against."""
+    return pq.read_table(DIM_LUNAR_DAY)
+
+
+def test_shipped_dim_lunar_day_is_what_the_library_computes(dim):
+    # The Parquet is generated once (`python -m pipeline.lib.rules.lunar`); a lunar_python
+    # upgrade that moves a new moon must regenerate it, or birthdays would drift.
+    assert build_dim_lunar_day().equals(dim)
+
+
+def test_dim_lunar_day_has_every_day_once_from_1900_to_2100(dim):
+    days = dim["solar_date"].to_pylist()
+    assert (days[0], days[-1]) == (DIM_FIRST_DAY, DIM_LAST_DAY) == (date(1900, 1, 31),
+                                                                    date(2100, 12, 31))
+    assert len(days) == (DIM_LAST_DAY - DIM_FIRST_DAY).days + 1 == len(set(days))
+    assert dim.schema.names == ["solar_date", "lunar_year", "lunar_month", "lunar_day",
+                                "is_leap_month", "lunar_month_days", "leap_month_of_year"]
+
+
+@pytest.mark.parametrize(
+    ("solar", "row"),
+    [
+        # 1900-01-31 is 春节 of lunar 1900, whose 8th month is doubled
+        (date(1900, 1, 31), (1900, 1, 1, False, 29, 8)),
+        # 2023 闰二月: its first day; the leap month has 29 days, the ordinary one 30
+        (date(2023, 3, 22), (2023, 2, 1, True, 29, 2)),
+        (date(2023, 3, 21), (2023, 2, 30, False, 30, 2)),
+        # 2025 闰六月: its first and last days (29 days)
+        (date(2025, 7, 25), (2025, 6, 1, True, 29, 6)),
+        (date(2025, 8, 22), (2025, 6, 29, True, 29, 6)),
+        # 除夕 2025 on 腊月29: lunar 2024's 12th month has 29 days and no leap month
+        (date(2025, 1, 28), (2024, 12, 29, False, 29, None)),
+        # the last day: lunar 2100-12-01
+        (date(2100, 12, 31), (2100, 12, 1, False, 29, None)),
+    ],
+)
+def test_dim_lunar_day_rows(dim, solar, row):
+    found = dim.filter(pc.equal(dim["solar_date"], pa.scalar(solar, pa.date32()))).to_pylist()
+    (found,) = found
+    assert tuple(found.values())[1:] == row
+    assert lunar_to_solar(row[0], row[1], row[2], row[3]) == solar

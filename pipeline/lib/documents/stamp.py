@@ -1,0 +1,429 @@
+"""Layout once, stamp many: print pieces as a shared background under a small overlay.
+
+Most of a greeting letter or a print newsletter is the same for many members: only the
+address window, the salutation, a few values and the reference differ. The templates
+mark those parts (`{% call stamp.var("name") %}...{% endcall %}` inside an element
+carrying `{{ stamp.mark("name") }}`, per-member attributes with `stamp.attr`), and one
+template source is rendered three ways:
+
+- whole (`WHOLE`, the Jinja global `stamp`): the piece as it always was;
+- split (`Stamp(split=True)`): the *background*, the piece with every marked part
+  replaced by an invisible placeholder of one line (`hold=True`) or nothing, and the
+  member's parts on the side. The background's text is its key: an edition lays out
+  each distinct background once (`lay_out_backgrounds`), and records where each marked
+  element landed (page, position, width, height, and the room its clipping box leaves);
+- overlay (`stamp_pieces`): per member, only the marked elements, each absolutely
+  positioned where the background placed it, inside copies of its ancestors' tags (so
+  the same CSS rules and inherited styles apply) that are laid out but never drawn.
+
+`stamp_pieces` then composes each page with pikepdf: the background page as a Form
+XObject (each one carried once per file, however many pieces use it) drawn under the
+overlay page. Borders and fills belong to the background only (the overlay draws the
+marked elements' text; ancestors are hidden).
+
+Geometry guard: a piece whose marked element comes out of the overlay with another
+height than the placeholder had (a salutation that wraps, a five-line address), or
+overflowing the box that clips it, would have moved or clipped shared content; such
+pieces are laid out whole the normal way, together in one document per call.
+
+Every page is pixel-identical to the whole rendering (tests/lib/documents/test_stamp.py
+compares them with pdftoppm).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html as html_lib
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pikepdf
+from markupsafe import Markup
+from weasyprint import CSS
+from weasyprint.formatting_structure import boxes
+
+from pipeline.lib.documents.pdf import (
+    RenderError, _name_subsets_by_content, css, lay_out, write_document)
+
+BG_ID = "stamp-bg-id"  # the background section's id, replaced by bg-<key> once keyed
+# An invisible line: what a one-line marked part holds in the background.
+HOLD = Markup('<span class="stamp-hold">\u00a0</span>')
+_EPSILON = 1e-3  # CSS px: a layout difference below this is rounding, not geometry
+
+# Every document mode's extra rules. Backgrounds: placeholders take their line but are
+# not drawn. Overlays: ancestors are laid out only for CSS inheritance and selector
+# matching, without boxes of their own (no margins, borders, fills or page breaks), and
+# the marked elements are placed absolutely; the page footer's rule belongs to the
+# background.
+BACKGROUND_CSS = ".stamp-hold { visibility: hidden; }"
+OVERLAY_CSS = """
+.stamp-page { position: relative; break-before: page !important; }
+.stamp-page:first-child { break-before: auto !important; }
+.stamp-anc { display: block !important; position: static !important; margin: 0 !important;
+  padding: 0 !important; border: 0 none !important; width: auto !important;
+  height: auto !important; min-height: 0 !important; max-height: none !important;
+  visibility: hidden !important; background: none !important; overflow: visible !important;
+  break-before: auto !important; break-after: auto !important; float: none !important; }
+.stamp-var { position: absolute !important; margin: 0 !important;
+  visibility: visible !important; break-before: auto !important; }
+@page { @bottom-left { border-top-color: transparent !important; } }
+"""
+
+
+class Stamp:
+    """The `stamp` object templates call; whole mode prints everything as it is."""
+
+    def __init__(self, split: bool):
+        self.split = split
+        self.parts: dict[str, str] = {}
+        self.values: dict[str, str] = {}
+
+    def var(self, name: str, hold: bool = True, caller=None) -> Markup:
+        content = caller()
+        if not self.split:
+            return content
+        self.parts[name] = str(content)
+        return HOLD if hold else Markup("")
+
+    def mark(self, name: str) -> Markup:
+        return Markup(' data-stamp="{}"').format(name) if self.split else Markup("")
+
+    def attr(self, name: str, value) -> Markup:
+        """A per-member attribute: ` name="value"`; the background has it empty, and the
+        section id is the background's own."""
+        if not self.split:
+            return Markup(' {}="{}"').format(name, value)
+        self.values[name] = str(value)
+        return Markup(' id="{}"').format(BG_ID) if name == "id" else Markup(' {}=""').format(name)
+
+
+WHOLE = Stamp(split=False)
+
+
+@dataclass(frozen=True)
+class Split:
+    """One piece rendered in split mode."""
+
+    key: str  # 16 hex of the background section's SHA-256
+    background: str  # the background section (id bg-<key>)
+    parts: dict[str, str]  # marked part -> the member's HTML
+    values: dict[str, str]  # per-member attribute -> value (id, data-footer)
+
+
+def split_piece(render_section: Callable[[Stamp], str]) -> Split:
+    """`render_section(stamp)` (the piece's section HTML) in split mode, keyed."""
+    stamp = Stamp(split=True)
+    section = render_section(stamp)
+    key = hashlib.sha256(section.encode("utf-8")).hexdigest()[:16]
+    return Split(key, section.replace(BG_ID, f"bg-{key}"), stamp.parts, stamp.values)
+
+
+@dataclass(frozen=True)
+class Var:
+    """Where a marked element of a background landed."""
+
+    name: str
+    page: int  # 0-based within the background
+    left: float  # border box, CSS px from the page area's top left
+    top: float
+    width: float  # content width
+    height: float  # border box
+    room: float | None  # below a clipping ancestor: the height it leaves, else None
+    ancestors: tuple[tuple[str, str], ...]  # (start tag, name), overlay classes added
+    opening: str  # the element's start tag
+    closing: str  # its end tag
+
+
+@dataclass(frozen=True)
+class Background:
+    key: str
+    file: str  # the PDF holding it (name within the backgrounds folder)
+    first: int  # 0-based page in that file
+    pages: int
+    vars: tuple[Var, ...]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """How one kind of document is assembled: `document(sections, overlay)` is the batch
+    HTML around section strings (overlay: without the shared furniture, e.g. the
+    letterhead); `stylesheets` the user stylesheets (page geometry, simplex)."""
+
+    name: str
+    document: Callable[[list[str], bool], str]
+    stylesheets: tuple[CSS, ...] = ()
+
+
+def _tag(element) -> str:
+    tag = element.tag
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _start_tag(element, extra_class: str, style: str = "", data: str = "") -> str:
+    attrs = {k: v for k, v in element.attrib.items() if k not in ("id", "data-stamp")}
+    attrs["class"] = (attrs.get("class", "") + " " + extra_class).strip()
+    if style:
+        attrs["style"] = (attrs.get("style", "") + ";" + style).strip(";")
+    text = "".join(f' {k}="{html_lib.escape(v, quote=True)}"' for k, v in attrs.items())
+    return f"<{_tag(element)}{text}{data}>"
+
+
+def _walk(box, stack: list, found: list, mark: str = "data-stamp") -> None:
+    """Pre-order: (box, its ancestors) for each block box whose element has the
+    attribute `mark`, its first fragment only."""
+    element = getattr(box, "element", None)
+    if (element is not None and isinstance(box, (boxes.BlockContainerBox, boxes.FlexBox))
+            and not isinstance(box, boxes.LineBox) and mark in element.attrib
+            and not any(b.element is element for b in stack)):
+        found.append((box, list(stack)))
+    stack.append(box)
+    for child in box.all_children():
+        child = getattr(child, "_box", child)  # an absolutely positioned box's placeholder
+        if isinstance(child, boxes.Box):
+            _walk(child, stack, found, mark)
+    stack.pop()
+
+
+def _clip_bottom(ancestors: list) -> float | None:
+    for box in reversed(ancestors):
+        if box.element is not None and box.style["overflow"] == "hidden":
+            return box.padding_box_y() + box.padding_height()
+    return None
+
+
+def _var(box, ancestors: list, page: int, page_box) -> Var:
+    chain, seen = [], set()
+    for ancestor in ancestors:
+        element = ancestor.element
+        if element is None or id(element) in seen or _tag(element) in ("html", "body"):
+            continue
+        seen.add(id(element))
+        chain.append(element)
+    left = box.border_box_x() - page_box.content_box_x()
+    top = box.border_box_y() - page_box.content_box_y()
+    clip = _clip_bottom(ancestors)
+    ancestors = tuple((_start_tag(e, "stamp-anc"), _tag(e)) for e in chain)
+    opening = _start_tag(box.element, "stamp-var", f"left:{left!r}px;top:{top!r}px;"
+                          f"width:{box.width!r}px", ' data-stamp-at="{at}"')
+    closing = f"</{_tag(box.element)}>"
+    return Var(box.element.attrib["data-stamp"], page, left, top, box.width,
+               box.border_height(), None if clip is None else clip - box.border_box_y(),
+               ancestors, opening, closing)
+
+
+def lay_out_backgrounds(kind: Kind, sections: dict[str, str], folder: Path, file: str
+                        ) -> dict[str, Background]:
+    """Lay out the backgrounds `sections` (key -> split section) as one document,
+    folder/file; where each one's pages and marked elements are."""
+    keys = sorted(sections)
+    html = kind.document([sections[k] for k in keys], False)
+    what = f"{kind.name} backgrounds {file}"
+    document = lay_out(html, what, [*kind.stylesheets, css(BACKGROUND_CSS)])
+    firsts: dict[str, int] = {}
+    for number, page in enumerate(document.pages):
+        for anchor in page.anchors:
+            if anchor.startswith("bg-"):
+                firsts.setdefault(anchor[3:], number)
+    missing = [k for k in keys if k not in firsts]
+    if missing:
+        raise RenderError(f"{what}: no page holds background(s) {', '.join(missing[:3])}")
+    order = sorted(firsts.values()) + [len(document.pages)]
+    ends = {first: order[i + 1] for i, first in enumerate(order[:-1])}
+    found: dict[str, list[Var]] = {k: [] for k in keys}
+    owner = {first: k for k, first in firsts.items()}
+    current = None
+    for number, page in enumerate(document.pages):
+        current = owner.get(number, current)
+        marked: list = []
+        _walk(page._page_box, [], marked)
+        for box, ancestors in marked:
+            found[current].append(_var(box, ancestors, number - firsts[current], page._page_box))
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / file).write_bytes(write_document(document, what))
+    return {k: Background(k, file, firsts[k], ends[firsts[k]] - firsts[k], tuple(found[k]))
+            for k in keys}
+
+
+@dataclass
+class Stamped:
+    pdf: bytes
+    pages: int
+    firsts: list[int]  # 1-based first page of each piece
+    whole: int = 0  # pieces the geometry guard rendered whole
+    backgrounds: int = 0  # distinct backgrounds in the file
+    fallback: list[str] = field(default_factory=list)
+
+
+def _overlay_section(index: int, split: Split, background: Background) -> str:
+    """The piece's overlay: a page per background page, holding its marked elements;
+    elements of a page under the same ancestors share their copies."""
+
+    def member(tag: str) -> str:
+        for name, value in split.values.items():
+            if name != "id":
+                tag = tag.replace(f' {name}=""', f' {name}="{html_lib.escape(value, quote=True)}"')
+        return tag
+
+    out = []
+    for page in range(background.pages):
+        anchor = f' id="{html_lib.escape(split.values["id"], quote=True)}"' if page == 0 else ""
+        out.append(f'<div class="stamp-page"{anchor}>')
+        open_: list[tuple[str, str]] = []
+        for number, var in enumerate(background.vars):
+            if var.page != page:
+                continue
+            shared = 0
+            while (shared < min(len(open_), len(var.ancestors))
+                   and open_[shared] == var.ancestors[shared]):
+                shared += 1
+            out.extend(f"</{name}>" for _, name in reversed(open_[shared:]))
+            out.extend(member(tag) for tag, _ in var.ancestors[shared:])
+            open_ = list(var.ancestors)
+            out.append(var.opening.replace("{at}", f"{index}:{number}")
+                       + split.parts.get(var.name, "") + var.closing)
+        out.extend(f"</{name}>" for _, name in reversed(open_))
+        out.append("</div>")
+    return "".join(out)
+
+
+def _misplaced(document, splits: Sequence[Split], backgrounds: dict[str, Background],
+               starts: list[int]) -> set[int]:
+    """Pieces (indexes) whose marked elements would move or overflow shared content."""
+    bad: set[int] = set()
+    seen: set[tuple[int, int]] = set()
+    for number, page in enumerate(document.pages):
+        marked: list = []
+        _walk(page._page_box, [], marked, "data-stamp-at")
+        for box, _ in marked:
+            at = box.element.attrib["data-stamp-at"]
+            index, which = map(int, at.split(":"))
+            var = backgrounds[splits[index].key].vars[which]
+            seen.add((index, which))
+            height = box.border_height()
+            fits = (height <= var.room + _EPSILON if var.room is not None
+                    else abs(height - var.height) <= _EPSILON)
+            if not fits or number != starts[index] + var.page:
+                bad.add(index)
+    for index, split in enumerate(splits):
+        if any((index, n) not in seen for n in range(len(backgrounds[split.key].vars))):
+            bad.add(index)
+    return bad
+
+
+def stamp_pieces(kind: Kind, splits: Sequence[Split], whole: Callable[[list[int]], str],
+                 backgrounds: dict[str, Background], folder: Path, what: str,
+                 duplex: bool, pad_end: bool = False) -> Stamped:
+    """One PDF of `splits` (in order) from their backgrounds (laid out into `folder`):
+    each piece starts on a new page, on a front page when `duplex`; `pad_end` ends the
+    file on a back page. `whole(indexes)` is the normal batch HTML of those pieces, for
+    the ones the geometry guard keeps whole (anchored by their `id` value)."""
+    sections = [_overlay_section(i, s, backgrounds[s.key]) for i, s in enumerate(splits)]
+    starts, total = [], 0
+    for split in splits:
+        starts.append(total)
+        total += backgrounds[split.key].pages
+    document = lay_out(kind.document(sections, True), f"{what} (overlay)",
+                       [*kind.stylesheets, css(OVERLAY_CSS)])
+    if len(document.pages) == total:
+        bad = sorted(_misplaced(document, splits, backgrounds, starts))
+    else:  # an overlay broke a page: which piece is unknown, so all are laid out whole
+        bad = list(range(len(splits)))
+    overlay = write_document(document, f"{what} (overlay)")
+    fallback = None
+    if bad:
+        fallback = lay_out(whole(bad), f"{what} (whole)", list(kind.stylesheets))
+        fallback_pdf = write_document(fallback, f"{what} (whole)")
+    return _compose(splits, backgrounds, folder, overlay, starts, bad,
+                    (fallback, fallback_pdf) if fallback is not None else None, duplex, pad_end)
+
+
+def _compose(splits, backgrounds, folder, overlay_pdf, starts, bad, fallback, duplex,
+             pad_end) -> Stamped:
+    anchors = [s.values["id"] for s in splits]
+    whole_pages: dict[int, list[int]] = {}
+    if fallback is not None:
+        document, _ = fallback
+        owner = {}
+        for number, page in enumerate(document.pages):
+            for anchor in page.anchors:
+                owner.setdefault(anchor, number)
+        marks = sorted((owner[anchors[i]], i) for i in bad)
+        bounds = [m for m, _ in marks] + [len(document.pages)]
+        for (first, index), end in zip(marks, bounds[1:]):
+            whole_pages[index] = list(range(first, end))
+    opened: dict[str, pikepdf.Pdf] = {}
+    with pikepdf.new() as out, pikepdf.open(io.BytesIO(overlay_pdf)) as overlay:
+        extra = pikepdf.open(io.BytesIO(fallback[1])) if fallback is not None else None
+        try:
+            forms: dict[tuple[str, int], pikepdf.Object] = {}
+            names: dict[tuple[str, int], pikepdf.Name] = {}
+            firsts = []
+            size = overlay.pages[0].mediabox if len(overlay.pages) else None
+            for index, split in enumerate(splits):
+                if duplex and len(out.pages) % 2:
+                    _blank(out, size)
+                firsts.append(len(out.pages) + 1)
+                if index in whole_pages:
+                    for number in whole_pages[index]:
+                        out.pages.append(extra.pages[number])
+                    continue
+                background = backgrounds[split.key]
+                for page in range(background.pages):
+                    out.pages.append(overlay.pages[starts[index] + page])
+                    spot = (background.file, background.first + page)
+                    if spot not in forms:
+                        if background.file not in opened:
+                            opened[background.file] = pikepdf.open(folder / background.file)
+                        source = opened[background.file]
+                        form = pikepdf.Page(source.pages[spot[1]]).as_form_xobject()
+                        forms[spot] = out.copy_foreign(form)
+                        names[spot] = pikepdf.Name(f"/Bg{len(forms)}")
+                    _underlay(out, out.pages[-1], names[spot], forms[spot])
+            if pad_end and duplex and len(out.pages) % 2:
+                _blank(out, size)
+            _destinations(out, anchors, firsts)
+            out.docinfo = out.copy_foreign(overlay.make_indirect(overlay.docinfo))
+            for key in ("/Lang", "/ViewerPreferences", "/MarkInfo"):
+                if key in overlay.Root:
+                    out.Root[key] = out.copy_foreign(overlay.make_indirect(overlay.Root[key]))
+            _name_subsets_by_content(out)
+            buffer = io.BytesIO()
+            out.save(buffer, deterministic_id=True, compress_streams=True,
+                     object_stream_mode=pikepdf.ObjectStreamMode.generate)
+            pages = len(out.pages)
+        finally:
+            if extra is not None:
+                extra.close()
+            for source in opened.values():
+                source.close()
+    return Stamped(buffer.getvalue(), pages, firsts, len(bad), len(forms),
+                   [anchors[i] for i in bad])
+
+
+def _blank(out: pikepdf.Pdf, box) -> None:
+    out.add_blank_page(page_size=(float(box[2]) - float(box[0]), float(box[3]) - float(box[1])))
+
+
+def _underlay(out: pikepdf.Pdf, page: pikepdf.Page, name: pikepdf.Name,
+              form: pikepdf.Object) -> None:
+    """Draw `form` under everything else on `page`."""
+    resources = pikepdf.Dictionary(page.obj.get("/Resources", pikepdf.Dictionary()))
+    xobjects = pikepdf.Dictionary(resources.get("/XObject", pikepdf.Dictionary()))
+    xobjects[name] = form
+    resources.XObject = xobjects
+    page.obj.Resources = resources
+    page.contents_add(pikepdf.Stream(out, b"q " + bytes(name.unparse()) + b" Do Q\n"),
+                      prepend=True)
+
+
+def _destinations(out: pikepdf.Pdf, anchors: list[str], firsts: list[int]) -> None:
+    """A named destination per piece (its anchor) at the top of its first page."""
+    tree = pikepdf.NameTree.new(out)
+    for anchor, first in sorted(zip(anchors, firsts)):
+        page = out.pages[first - 1]
+        top = float(page.mediabox[3])
+        tree[anchor] = pikepdf.Array([page.obj, pikepdf.Name.XYZ, 0, top, 0])
+    if len(tree):
+        out.Root.Names = pikepdf.Dictionary(Dests=tree.obj)
