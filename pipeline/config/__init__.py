@@ -19,14 +19,16 @@ from pipeline.config.calls import CallRules
 from pipeline.config.care import CareRules, Costs
 from pipeline.config.complaints import SlaTargets
 from pipeline.config.contact import ContactRules
-from pipeline.lib.rules.rfm import DEFAULT_SEGMENT_RULES, SegmentRule, check_segment_rules
-from pipeline.lib.rules.scoring import (
+from pipeline.config.segments import (
     DEFAULT_INDICATORS,
+    DEFAULT_SEGMENT_RULES,
     DEFAULT_TIERS,
     Indicator,
     LifecycleThresholds,
+    SegmentRule,
     TierRule,
     check_indicators,
+    check_segment_rules,
     check_tiers,
 )
 from pipeline.settings import PATHS

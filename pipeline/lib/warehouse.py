@@ -66,10 +66,12 @@ def load_frames(path: Path, schema: str, frames: dict[str, pd.DataFrame]) -> dic
 Relation = pd.DataFrame | pa.Table | Path
 
 
-def _connect_over(relations: dict[str, Relation]) -> duckdb.DuckDBPyConnection:
+def _connect_over(relations: dict[str, Relation], threads: int | None = None
+                  ) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with each relation registered under its name: a frame or an
-    Arrow table as it is, a Parquet file as a view DuckDB reads directly."""
-    con = duckdb.connect()
+    Arrow table as it is, a Parquet file as a view DuckDB reads directly. `threads`: at
+    most that many threads (1: every operator sees the rows in their stored order)."""
+    con = duckdb.connect(config={"threads": threads} if threads else {})
     for name, relation in relations.items():
         if isinstance(relation, Path):
             con.read_parquet(str(relation)).create_view(name)
@@ -78,7 +80,8 @@ def _connect_over(relations: dict[str, Relation]) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def query(model: str, params: dict | None = None, **relations: Relation) -> pd.DataFrame:
+def query(model: str, params: dict | None = None, *, threads: int | None = None,
+          **relations: Relation) -> pd.DataFrame:
     """Run `pipeline/sql/<model>.sql` in an in-memory DuckDB over the given relations
     (frames, Arrow tables or Parquet files), with `params` bound to its `$name`
     placeholders (values are never pasted into SQL).
@@ -86,12 +89,13 @@ def query(model: str, params: dict | None = None, **relations: Relation) -> pd.D
     Steps compute with their own in-memory connection and hand results on as Parquet, so
     only the warehouse step ever opens the warehouse file for writing.
     """
-    with _connect_over(relations) as con:
+    with _connect_over(relations, threads) as con:
         return con.execute(sql_text(model), params or None).df()
 
 
-def query_arrow(model: str, params: dict | None = None, **relations: Relation) -> pa.Table:
+def query_arrow(model: str, params: dict | None = None, *, threads: int | None = None,
+                **relations: Relation) -> pa.Table:
     """`query`, returning an Arrow table (no pandas conversion of large results)."""
-    with _connect_over(relations) as con:
+    with _connect_over(relations, threads) as con:
         # con.sql, not con.execute: DuckDB 2 copies a DB-API result's rows once more for Arrow
         return con.sql(sql_text(model), params=params or None).to_arrow_table()

@@ -33,7 +33,7 @@ from pipeline.lib.read.ingest import ingest_table
 from pipeline.lib.rules.occasions import greeting_festivals, requests
 from pipeline.lib.documents.report import build_report_context
 from pipeline.lib.read.schema import TABLES
-from pipeline.lib.rules.segments import build_segments
+from pipeline.lib.rules.segments import as_frame, build_segments
 from tests.conftest import DATA
 
 YEARS = range(2015, 2036)
@@ -90,9 +90,9 @@ def empty(tmp_path_factory) -> dict[str, pd.DataFrame]:
 
 
 def segments_of(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    return build_segments(tables["members"], tables["transactions"], tables["complaints"],
+    return as_frame(build_segments(tables["members"], tables["transactions"], tables["complaints"],
                           FIXTURE_AS_OF, CONFIG.segments, CONFIG.scorecard.indicators,
-                          CONFIG.scorecard.tiers, CONFIG.lifecycle)
+                          CONFIG.scorecard.tiers, CONFIG.lifecycle))
 
 
 def occasions(members: pd.DataFrame, edition: Edition) -> tuple[pd.DataFrame, pd.DataFrame]:

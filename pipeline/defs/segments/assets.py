@@ -1,17 +1,18 @@
-"""Segments: RFM, the weighted scorecard, lifecycle stages and the churn-risk list."""
+"""Segments: RFM, the weighted scorecard, lifecycle stages and the churn-risk list, each
+a SQL model over its upstream's Parquet rows (lib/rules/segments.py runs them)."""
+
+from pathlib import Path
 
 import dagster as dg
-import pyarrow as pa
 import pyarrow.compute as pc
-import pandas as pd
+import pyarrow.parquet as pq
 
 from pipeline.defs.partitions import editions
-from pipeline.defs.resources import ClubPressSettings, only_columns
-from pipeline.lib.read.ingest import Staged
+from pipeline.defs.resources import ClubPressSettings, as_parquet, only_columns
 from pipeline.lib.progress import report
-from pipeline.lib.rules.scoring import churn_risk as churn_risk_list
-from pipeline.lib.rules.scoring import count_open_complaints
-from pipeline.lib.rules.segments import MEMBER_COLUMNS, TRANSACTION_COLUMNS, build_segments
+from pipeline.lib.read.ingest import Staged
+from pipeline.lib.rules.segments import as_frame, build_segments
+from pipeline.lib.rules.segments import churn_risk as churn_risk_rows
 from pipeline.lib.warehouse import query
 
 UNIQUE_MEMBERS = "one_row_per_member"
@@ -20,42 +21,45 @@ UNIQUE_MEMBERS = "one_row_per_member"
 @dg.asset(
     partitions_def=editions,
     group_name="segments",
-    ins={"stg_members": dg.AssetIn(metadata=only_columns(*MEMBER_COLUMNS)),
-         "stg_transactions": dg.AssetIn(metadata=only_columns(*TRANSACTION_COLUMNS))},
+    ins={"stg_members": dg.AssetIn(metadata=as_parquet()),
+         "stg_transactions": dg.AssetIn(metadata=as_parquet()),
+         "stg_complaints": dg.AssetIn(metadata=as_parquet())},
     check_specs=[dg.AssetCheckSpec(UNIQUE_MEMBERS, asset="segments", blocking=True,
                                    description="Exactly one row per loaded member.")],
     description="Per member: RFM scores and segment, relationship score, tier and action, "
     "lifecycle stage.",
 )
 def segments(context: dg.AssetExecutionContext, settings: ClubPressSettings,
-             stg_members: Staged, stg_transactions: Staged, stg_complaints: Staged):
+             stg_members: Path, stg_transactions: Path, stg_complaints: Path):
     club = settings.club
-    frame = build_segments(  # a date is its whole day: the cut-off rule of lib/edition.py
-        stg_members.frame, stg_transactions.frame, stg_complaints.frame,
-        settings.edition(context).as_of,
+    table = build_segments(  # a date is its whole day: the cut-off rule of lib/edition.py
+        stg_members, stg_transactions, stg_complaints, settings.edition(context).as_of,
         club.segments, club.scorecard.indicators, club.scorecard.tiers, club.lifecycle,
     )
-    counts = frame["rfm_segment"].value_counts().to_dict()
-    report("segments", f"{len(frame):,} members scored; "
+    counts = {row["values"]: row["counts"]
+              for row in pc.value_counts(table["rfm_segment"]).to_pylist()
+              if row["values"] is not None}
+    report("segments", f"{table.num_rows:,} members scored; "
            + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())))
-    yield dg.Output(frame, metadata={"rows": len(frame), **{f"segment {k}": int(v)
-                                                          for k, v in counts.items()}})
-    members = stg_members.frame["member_id"]
-    # Same length, no repeats and every member present: the same set of ids (Arrow's
-    # is_in; Python sets of a million Arrow-backed strings take seconds).
-    same = len(frame) == len(members) and frame["member_id"].is_unique and bool(
-        pc.all(pc.is_in(pa.array(members.astype("string[pyarrow]").array),
-                        value_set=pa.array(frame["member_id"].astype("string[pyarrow]").array)))
-        .as_py())
-    yield dg.AssetCheckResult(check_name=UNIQUE_MEMBERS, passed=bool(same),
-                              metadata={"rows": len(frame), "members": len(members)})
+    yield dg.Output(as_frame(table), metadata={"rows": table.num_rows,
+                                     **{f"segment {k}": int(v) for k, v in counts.items()}})
+    # The model keeps every member row once (left joins on unique keys): as many distinct
+    # ids as loaded members is the same set.
+    members = pq.ParquetFile(stg_members).metadata.num_rows
+    distinct = pc.count_distinct(table["member_id"]).as_py()
+    yield dg.AssetCheckResult(check_name=UNIQUE_MEMBERS,
+                              passed=table.num_rows == members == distinct,
+                              metadata={"rows": table.num_rows, "members": members})
 
 
 @dg.asset(partitions_def=editions, group_name="segments",
+          ins={"segments": dg.AssetIn(metadata=as_parquet()),
+               "stg_complaints": dg.AssetIn(metadata=as_parquet())},
           description="Valuable members who are lapsing, lapsed or have an unresolved complaint.")
-def churn_risk(segments: pd.DataFrame, stg_complaints: Staged) -> dg.Output:
-    frame = churn_risk_list(segments, count_open_complaints(stg_complaints.frame))
-    return dg.Output(frame, metadata={"rows": len(frame)})
+def churn_risk(context: dg.AssetExecutionContext, settings: ClubPressSettings,
+               segments: Path, stg_complaints: Path) -> dg.Output:
+    table = churn_risk_rows(segments, stg_complaints, settings.edition(context).as_of)
+    return dg.Output(as_frame(table), metadata={"rows": table.num_rows})
 
 
 @dg.asset(partitions_def=editions, group_name="segments",

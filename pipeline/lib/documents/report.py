@@ -17,9 +17,9 @@ Personal data. Member names appear only in the churn-risk list, phones only mask
 Inputs. `tables` holds the edition's marts by table name (CONTRACT §4): segments,
 agg_monthly_activity, churn_risk, upcoming_birthdays, anniversaries, holidays,
 complaint_stats, complaint_backlog, complaint_overdue_by_owner, quarantine. Segment
-movement recomputes RFM from the staged transactions at both month ends with
-`compute_rfm` and `assign_segments`, using the club's segment rules (`config.segments`,
-by default `DEFAULT_SEGMENT_RULES`) so it agrees with the segments table.
+movement recomputes RFM from the staged transactions at both month ends with the SQL
+models `int_rfm.sql` and `agg_segment_movement.sql` (`segments.segment_movement`), using
+the club's segment rules (`config.segments`) so it agrees with the segments table.
 
 Every input may be missing or empty: the section then says 暂无数据 / No data.
 """
@@ -40,8 +40,14 @@ from pipeline.lib.rules.calendar import FESTIVAL_KEYS, festival_key
 from pipeline.lib.rules.complaints import AGE_BANDS
 from pipeline.lib.edition import Edition, first_of_next_month
 from pipeline.lib.documents.pdf import Rendered, render_pdf
-from pipeline.lib.rules.rfm import UNCLASSIFIED, SegmentRule, assign_segments, compute_rfm
-from pipeline.lib.rules.scoring import LIFECYCLE_STAGES, LifecycleThresholds, TierRule
+from pipeline.config.segments import (
+    LIFECYCLE_STAGES,
+    UNCLASSIFIED,
+    LifecycleThresholds,
+    SegmentRule,
+    TierRule,
+)
+from pipeline.lib.rules.segments import NO_PURCHASE, segment_movement
 from pipeline.lib.documents.templating import render
 
 TEMPLATE = "report/report.html.j2"
@@ -49,7 +55,6 @@ TREND_MONTHS = 12
 CHURN_LIST_LENGTH = 30
 TOP_QUARANTINE_REASONS = 10
 TOP_SEGMENT_FLOWS = 6
-NO_PURCHASE = "No purchase"  # the segment key of members without any purchase
 
 # --- words ---------------------------------------------------------------------------
 
@@ -445,26 +450,16 @@ def _segment_distribution(segments: pd.DataFrame | None, rules) -> dict | None:
     return {"rows": rows, "total": total}
 
 
-def segment_snapshot(transactions: pd.DataFrame, before: pd.Timestamp, rules) -> pd.Series:
-    """Each member's RFM segment computed from the transactions dated before `before`
-    (member_id -> segment; members without such transactions are absent)."""
-    rfm = compute_rfm(transactions[transactions["txn_at"] < before])
-    segments = assign_segments(rfm, rules)
-    return pd.Series(segments.to_numpy(dtype=object), index=rfm["member_id"].to_numpy())
-
-
 def _segment_movement(members, transactions, first: date, last: date, rules) -> dict | None:
     """Segments at the end of the previous month against the end of the reporting month."""
     if transactions is None or transactions.empty:
         return None
-    ids = members["member_id"].to_numpy()
-    before = segment_snapshot(transactions, pd.Timestamp(first), rules)
-    after = segment_snapshot(transactions, pd.Timestamp(last + timedelta(days=1)), rules)
-    previous = before.reindex(ids).fillna(NO_PURCHASE)
-    current = after.reindex(ids).fillna(NO_PURCHASE)
-    order = _segment_order(rules, set(previous) | set(current))
-    matrix = pd.crosstab(previous, current).reindex(index=order, columns=order, fill_value=0)
-    moved = int((previous != current).sum())
+    pairs = segment_movement(members[["member_id"]], transactions, first,
+                             last + timedelta(days=1), rules)
+    order = _segment_order(rules, set(pairs["previous_segment"]) | set(pairs["current_segment"]))
+    matrix = pairs.pivot(index="previous_segment", columns="current_segment", values="members")
+    matrix = matrix.reindex(index=order, columns=order).fillna(0).astype(int)
+    moved = int(pairs.loc[pairs["previous_segment"] != pairs["current_segment"], "members"].sum())
     flows = [
         {"from": segment_words(a), "to": segment_words(b), "count": int(matrix.at[a, b])}
         for a in order for b in order if a != b and matrix.at[a, b] > 0
@@ -474,7 +469,7 @@ def _segment_movement(members, transactions, first: date, last: date, rules) -> 
         "segments": [segment_words(name) for name in order],
         "matrix": matrix.to_numpy().tolist(),
         "moved": moved,
-        "members": len(ids),
+        "members": int(pairs["members"].sum()),
         "flows": flows[:TOP_SEGMENT_FLOWS],
         "from_zh": f"{(first - timedelta(days=1)).month}月末",
         "to_zh": f"{last.month}月末",

@@ -1,73 +1,169 @@
-"""The `segments` table: RFM, the relationship scorecard and the lifecycle stage per member."""
+"""The segments step's models: RFM, the scorecard, tiers, lifecycle, churn risk and the
+report's segment movement, each a SQL model run in an in-memory DuckDB.
+
+Each function takes its tables as frames, Arrow tables or Parquet paths
+(`warehouse.Relation`), hands the club's settings to the SQL as small tables (segment
+rules, indicators, tiers) or bound parameters, and returns the model's rows. The rules
+themselves are in the `.sql` files named below; the settings' models and defaults are in
+`pipeline/config/segments.py`.
+
+Time: `as_of` is the data cut-off day; everything dated before the midnight after it
+counts, a purchase at 10:00 on that day included (lib/edition.py).
+"""
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from pipeline.lib.rules.rfm import assign_segments, compute_rfm
-from pipeline.lib.rules.scoring import (
+from pipeline.config.segments import (
+    UNCLASSIFIED,
+    Indicator,
     LifecycleThresholds,
-    assign_tiers,
-    compute_scorecard,
-    lifecycle_stage,
+    SegmentRule,
+    TierRule,
+    check_indicators,
+    check_segment_rules,
+    check_tiers,
 )
+from pipeline.lib.warehouse import Relation, query, query_arrow
 
-# The columns `build_segments` reads (complaints: all of them, it is a small table).
+SEGMENTS_MODEL = "marts/segments"
+RFM_MODEL = "marts/int_rfm"
+CHURN_MODEL = "marts/churn_risk"
+MOVEMENT_MODEL = "marts/agg_segment_movement"
+
+# The columns the segments model reads (complaints: member_id, received_at, satisfaction).
 MEMBER_COLUMNS = ("member_id", "join_date")
 TRANSACTION_COLUMNS = ("txn_id", "member_id", "txn_at", "amount_cny")
 
-SEGMENT_COLUMNS = [
+RFM_COLUMNS = (
     "member_id", "recency_days", "frequency", "monetary", "r_score", "f_score", "m_score",
-    "rfm_segment", "score", "tier", "action", "lifecycle_stage",
+)
+SEGMENT_COLUMNS = [
+    *RFM_COLUMNS, "rfm_segment", "score", "tier", "action", "lifecycle_stage",
 ]
 
+VALUABLE_TIERS = ("key", "important")
+VALUABLE_SEGMENTS = ("Champions", "Loyal Customers", "Can't Lose Them", "At Risk")
+NO_PURCHASE = "No purchase"  # the movement's segment of members without any purchase
 
-def build_segments(
-    members: pd.DataFrame,
-    transactions: pd.DataFrame,
-    complaints: pd.DataFrame,
-    as_of: date,
-    segment_rules,
-    indicators,
-    tiers,
-    thresholds: LifecycleThresholds,
-) -> pd.DataFrame:
-    """One row per member; RFM columns are blank for members who never purchased."""
-    rfm = compute_rfm(transactions)
-    rfm["rfm_segment"] = assign_segments(rfm, segment_rules)
-    card = compute_scorecard(members, transactions, complaints, as_of, indicators)
-    card["tier"], card["action"] = assign_tiers(card["score"], tiers)
-    stage = lifecycle_stage(members, transactions, as_of, thresholds)
-    card["lifecycle_stage"] = card["member_id"].map(stage)
-    result = _with_rfm(card, rfm)
-    indicator_columns = [c for c in result.columns if c.startswith("score_")]
-    return result[SEGMENT_COLUMNS + indicator_columns].sort_values(
-        "member_id", ignore_index=True
+
+def as_frame(table: pa.Table) -> pd.DataFrame:
+    """A model's rows with the pandas types the tables always had (nullable Int64, Arrow
+    strings), so their Parquet and CSV files read as before."""
+    mapping = {pa.int64(): pd.Int64Dtype(), pa.string(): pd.StringDtype("pyarrow"),
+               pa.large_string(): pd.StringDtype("pyarrow")}
+    return table.to_pandas(types_mapper=mapping.get)
+
+
+def cutoff_moment(as_of: date) -> datetime:
+    """The first moment that no longer counts: midnight after the cut-off day."""
+    return datetime.combine(as_of + timedelta(days=1), datetime.min.time())
+
+
+# --- the club's settings as small tables --------------------------------------------------
+
+
+def rule_table(rules: Sequence[SegmentRule]) -> pa.Table:
+    """The segment rules in order (`position` 0 first), bounds blank where open."""
+    check_segment_rules(rules)
+    rows = [{"position": i, **rule.model_dump()} for i, rule in enumerate(rules)]
+    bound = pa.int64()
+    return pa.Table.from_pylist(rows, schema=pa.schema(
+        [("position", pa.int64()), ("name", pa.string())]
+        + [(f"{s}_{b}", bound) for s in "rfm" for b in ("min", "max")]))
+
+
+def indicator_table(indicators: Sequence[Indicator]) -> pa.Table:
+    check_indicators(indicators)
+    rows = [{"position": i, **indicator.model_dump()} for i, indicator in enumerate(indicators)]
+    return pa.Table.from_pylist(rows, schema=pa.schema([
+        ("position", pa.int64()), ("name", pa.string()), ("weight", pa.float64()),
+        ("method", pa.string()), ("low", pa.float64()), ("high", pa.float64()),
+        ("missing_score", pa.float64()), ("window_months", pa.int64()),
+    ]))
+
+
+def tier_table(tiers: Sequence[TierRule]) -> pa.Table:
+    check_tiers(tiers)
+    return pa.Table.from_pylist([t.model_dump() for t in tiers], schema=pa.schema([
+        ("name", pa.string()), ("min_score", pa.float64()), ("action", pa.string()),
+    ]))
+
+
+# --- models ---------------------------------------------------------------------------------
+
+
+def rfm_at(transactions: Relation, cutoff_at: datetime,
+           rules: Sequence[SegmentRule]) -> pa.Table:
+    """RFM and segment per member at the cut-off moment (`int_rfm.sql`): the
+    `RFM_COLUMNS` and `rfm_segment`, for members with a row before `cutoff_at`."""
+    return query_arrow(
+        RFM_MODEL,
+        {"cutoff_at": cutoff_at, "unclassified": UNCLASSIFIED},
+        # one thread: each member's amounts are added in the export's row order, so M
+        # has the bits of pandas' grouped sum whatever the machine (an ORDER BY inside
+        # the sum gives the same bits five times slower)
+        threads=1,
+        stg_transactions=transactions,
+        segment_rules=rule_table(rules),
     )
 
 
-def _with_rfm(card: pd.DataFrame, rfm: pd.DataFrame) -> pd.DataFrame:
-    """`card` with each member's RFM columns, blank for members without any (a left
-    join on member_id, both unique, by Arrow's hash lookup: pandas' merge validating
-    one-to-one hashes a million ids four times)."""
-    where = pc.index_in(
-        pa.array(card["member_id"].array).cast(pa.large_string()),
-        value_set=pa.array(rfm["member_id"].array).cast(pa.large_string()),
-    ).fill_null(-1).to_numpy(zero_copy_only=False)
-    found = where >= 0
-    row = np.where(found, where, len(rfm))  # one past the last row: the blank appended
+def build_segments(
+    members: Relation,
+    transactions: Relation,
+    complaints: Relation,
+    as_of: date,
+    segment_rules: Sequence[SegmentRule],
+    indicators: Sequence[Indicator],
+    tiers: Sequence[TierRule],
+    thresholds: LifecycleThresholds,
+) -> pa.Table:
+    """The `segments` table (`segments.sql`): one row per member in member_id order, the
+    `SEGMENT_COLUMNS` then one `score_<name>` per indicator in the configured order; RFM
+    columns are blank for members who bought nothing before the cut-off."""
+    rfm = rfm_at(transactions, cutoff_moment(as_of), segment_rules)
+    table = query_arrow(
+        SEGMENTS_MODEL,
+        {"as_of": as_of, **thresholds.model_dump()},
+        threads=1,  # spend summed in the export's row order: the percentiles' ties as before
+        stg_members=members,
+        stg_transactions=transactions,
+        stg_complaints=complaints,
+        int_rfm=rfm,
+        indicators=indicator_table(indicators),
+        tiers=tier_table(tiers),
+    )
+    return table.select(SEGMENT_COLUMNS + [f"score_{i.name}" for i in indicators])
 
-    def pick(values: np.ndarray, blank) -> np.ndarray:
-        return np.append(values, blank)[row]
 
-    columns = {}
-    for column in ("recency_days", "frequency", "r_score", "f_score", "m_score"):
-        columns[column] = pd.arrays.IntegerArray(pick(rfm[column].to_numpy(np.int64), 0), ~found)
-    columns["monetary"] = pick(rfm["monetary"].to_numpy(np.float64), np.nan)
-    columns["rfm_segment"] = rfm["rfm_segment"].array.take(where, allow_fill=True)
-    return card.assign(**columns)
+def churn_risk(segments: Relation, complaints: Relation, as_of: date) -> pa.Table:
+    """Valuable members at risk (`churn_risk.sql`), highest score first."""
+    return query_arrow(
+        CHURN_MODEL,
+        {"as_of": as_of, "valuable_tiers": list(VALUABLE_TIERS),
+         "valuable_segments": list(VALUABLE_SEGMENTS)},
+        segments=segments,
+        stg_complaints=complaints,
+    )
+
+
+def segment_movement(members: Relation, transactions: Relation, previous_end: date,
+                     current_end: date, rules: Sequence[SegmentRule]) -> pd.DataFrame:
+    """Members per (previous_segment, current_segment) pair (`agg_segment_movement.sql`):
+    segments from the transactions dated before `previous_end` and before `current_end`
+    (both first days of a month), `NO_PURCHASE` for members without any."""
+    previous_at = datetime.combine(previous_end, datetime.min.time())
+    current_at = datetime.combine(current_end, datetime.min.time())
+    return query(
+        MOVEMENT_MODEL,
+        {"no_purchase": NO_PURCHASE},
+        stg_members=members,
+        rfm_previous=rfm_at(transactions, previous_at, rules),
+        rfm_current=rfm_at(transactions, current_at, rules),
+    )

@@ -1,28 +1,25 @@
-"""RFM scores and segments (CONTRACT §3): pipeline/lib/rules/rfm.py."""
+"""RFM scores and segments (CONTRACT §3): the SQL model pipeline/sql/marts/int_rfm.sql,
+run through `segments.rfm_at`, must match the published pandas recipe (`qcut` of
+`rank(method="first")`) member for member."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pytest
 from pydantic import ValidationError
 
-from pipeline.lib.rules.rfm import (
+from pipeline.config.segments import (
     DEFAULT_SEGMENT_RULES,
-    RFM_COLUMNS,
     UNCLASSIFIED,
     SegmentRule,
-    assign_segments,
     check_segment_rules,
-    compute_rfm,
-    count_distinct,
-    factorize_ids,
-    quintile_of_rank,
-    rfm_snapshot,
-    short_ids_as_words,
-    words_as_ids,
 )
+from pipeline.lib.rules.segments import RFM_COLUMNS, as_frame, rfm_at
+
+LATER = datetime(2100, 1, 1)  # a cut-off after every row of these examples
 
 
 def transactions(rows: list[tuple[str, str, str, float]]) -> pd.DataFrame:
@@ -38,6 +35,11 @@ def transactions(rows: list[tuple[str, str, str, float]]) -> pd.DataFrame:
             "amount_cny": pd.array(amount, dtype="Float64"),
         }
     )
+
+
+def compute_rfm(frame: pd.DataFrame, rules=DEFAULT_SEGMENT_RULES, cutoff=LATER) -> pd.DataFrame:
+    """The model's rows at one cut-off, without the cut-off column."""
+    return as_frame(rfm_at(frame, cutoff, rules))
 
 
 # The hand-computed example. The export's latest row is M01's at 2024-06-30 18:45, so the
@@ -119,20 +121,15 @@ HAND_EXPECTED = pd.DataFrame(
 
 def test_hand_computed_example():
     rfm = compute_rfm(transactions(HAND_ROWS))
-    expected = HAND_EXPECTED[list(RFM_COLUMNS)]
-    pd.testing.assert_frame_equal(rfm, expected, check_dtype=False)
-    assert list(rfm.columns) == list(RFM_COLUMNS)
-    assert {c: str(t) for c, t in rfm.dtypes.items() if c != "member_id"} == {
-        "recency_days": "int64",
-        "frequency": "int64",
+    pd.testing.assert_frame_equal(rfm, HAND_EXPECTED, check_dtype=False)
+    assert {c: str(t) for c, t in rfm.dtypes.items() if c not in ("member_id", "rfm_segment")} == {
+        "recency_days": "Int64",
+        "frequency": "Int64",
         "monetary": "float64",
-        "r_score": "int64",
-        "f_score": "int64",
-        "m_score": "int64",
+        "r_score": "Int64",
+        "f_score": "Int64",
+        "m_score": "Int64",
     }
-    segments = assign_segments(rfm)
-    assert segments.tolist() == HAND_EXPECTED["rfm_segment"].tolist()
-    assert segments.name == "rfm_segment"
 
 
 def test_row_order_does_not_matter():
@@ -152,29 +149,41 @@ def test_ties_follow_member_id():
 
 def test_member_ids_sort_as_strings():
     # member_id is text: "M10" sorts before "M9" (code point order), as sorted() does.
-    rows = [("a", "M9", "2024-01-01 00:00", 1.0), ("b", "M10", "2024-01-01 00:00", 1.0)]
-    assert compute_rfm(transactions(rows))["member_id"].tolist() == ["M10", "M9"]
+    rows = [("a", "M9", "2024-01-01 00:00", 1.0), ("b", "M10", "2024-01-01 00:00", 1.0),
+            ("c", "汉", "2024-01-01 00:00", 1.0), ("d", "Z", "2024-01-01 00:00", 1.0)]
+    assert compute_rfm(transactions(rows))["member_id"].tolist() == ["M10", "M9", "Z", "汉"]
 
 
-def test_matches_the_published_pandas_recipe():
-    # The recipe as the tutorials write it, on random data with many ties.
-    rng = np.random.default_rng(3)
-    n_rows = 3000
+def recipe_frame(seed: int, n_rows: int, n_members: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
     frame = pd.DataFrame(
         {
             "txn_id": pd.array([f"T{i // 2:05d}" for i in range(n_rows)], dtype="string"),
             "member_id": pd.array(
-                [f"C{i:04d}" for i in rng.integers(0, 700, n_rows)], dtype="string"
+                [f"C{i:04d}" for i in rng.integers(0, n_members, n_rows)], dtype="string"
             ),
             "txn_at": (
                 pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 400 * 24, n_rows), "h")
             ).astype("datetime64[us]"),
-            "amount_cny": pd.array(rng.integers(-2, 30, n_rows) * 5.0, dtype="Float64"),
+            "amount_cny": pd.array(rng.integers(-2, 3000, n_rows) * 0.05, dtype="Float64"),
         }
     )
     # make line items of one txn_id belong to one member
     frame["member_id"] = frame.groupby("txn_id")["member_id"].transform("first")
+    return frame
 
+
+@pytest.mark.parametrize(
+    "seed, n_rows, n_members",
+    [
+        (3, 3000, 700),  # many ties on F and M
+        (5, 40, 7),  # n not a multiple of 5: qcut's edges fall between ranks
+        (8, 20000, 4001),  # a larger n; amounts in cents, sums not exact in binary
+    ],
+)
+def test_matches_the_published_pandas_recipe(seed, n_rows, n_members):
+    # The recipe as the tutorials write it, on random data with many ties.
+    frame = recipe_frame(seed, n_rows, n_members)
     snapshot = frame["txn_at"].max() + pd.Timedelta(days=1)
     recipe = frame.groupby("member_id").agg(
         recency_days=("txn_at", lambda x: (snapshot - x.max()).days),
@@ -185,19 +194,15 @@ def test_matches_the_published_pandas_recipe():
     recipe["r_score"] = pd.qcut(ranks["recency_days"], 5, labels=[5, 4, 3, 2, 1])
     recipe["f_score"] = pd.qcut(ranks["frequency"], 5, labels=[1, 2, 3, 4, 5])
     recipe["m_score"] = pd.qcut(ranks["monetary"], 5, labels=[1, 2, 3, 4, 5])
-    recipe = recipe.astype("int64").astype({"monetary": "float64"}).reset_index()
+    recipe = recipe.astype({c: "int64" for c in ("r_score", "f_score", "m_score")})
+    recipe = recipe.astype({"monetary": "float64"}).reset_index()
 
-    ours = compute_rfm(frame)
-    pd.testing.assert_frame_equal(ours, recipe[list(RFM_COLUMNS)], check_dtype=False)
+    ours = compute_rfm(frame)[list(RFM_COLUMNS)]
+    pd.testing.assert_frame_equal(ours, recipe[list(RFM_COLUMNS)], check_dtype=False,
+                                  check_exact=True)
 
 
-# --- snapshot and recency --------------------------------------------------------------
-
-
-def test_snapshot_is_latest_row_plus_one_day():
-    frame = transactions(HAND_ROWS)
-    assert rfm_snapshot(frame) == pd.Timestamp("2024-07-01 18:45")
-    assert rfm_snapshot(frame.iloc[:0]) is None
+# --- snapshot, recency and the cut-off -------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -222,6 +227,26 @@ def test_recency_is_whole_days_to_the_snapshot(latest_in_export, member_last, ex
     assert rfm.loc["B", "recency_days"] == expected_days
 
 
+@pytest.mark.parametrize(
+    "stamp, counted",
+    [
+        ("2024-06-30 10:00", True),  # 10:00 on the cut-off day is history
+        ("2024-06-30 23:59:59", True),  # the last second of the cut-off day still counts
+        ("2024-07-01 00:00", False),  # midnight after the cut-off day does not
+        ("2024-07-03 09:00", False),  # nor anything later in the export
+    ],
+)
+def test_only_rows_before_the_cutoff_count(stamp, counted):
+    # B's rows up to the cut-off (end of 2024-06-30) count; a later row neither adds to
+    # F and M nor moves the snapshot.
+    rows = [("t1", "A", "2024-06-01 10:00", 10.0), ("t2", "B", "2024-06-01 12:00", 10.0),
+            ("t3", "B", stamp, 99.0)]
+    rfm = compute_rfm(transactions(rows), cutoff=datetime(2024, 7, 1)).set_index("member_id")
+    assert rfm.loc["B", "frequency"] == (2 if counted else 1)
+    assert rfm.loc["B", "monetary"] == (109.0 if counted else 10.0)
+    assert rfm.loc["A", "recency_days"] == (30 if counted else 1)
+
+
 def test_scores_do_not_depend_on_the_clock():
     # Shifting the whole export by any amount (a run a day or 7 hours later sees the
     # same export) leaves every number unchanged: only the export fixes the snapshot.
@@ -240,19 +265,32 @@ def test_return_can_be_the_latest_row():
 # --- quintiles --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("n", [*range(2, 61), 99, 100, 101, 996, 1001, 12_346, 99_996, 100_001])
-def test_quintile_formula_equals_qcut(n):
-    ranks = np.arange(1, n + 1)
-    qcut = pd.qcut(pd.Series(ranks, dtype=float), 5, labels=[1, 2, 3, 4, 5]).astype(int)
-    assert np.array_equal(quintile_of_rank(ranks, n), qcut.to_numpy())
+def ranked_members(n: int, times: bool = True) -> pd.DataFrame:
+    """n members; member i bought i times (once with `times` False) for 10 CNY each,
+    last i days before the snapshot, so F and M rise with i and R falls."""
+    base = pd.Timestamp("2024-06-30 12:00")
+    rows = [(f"t{i}-{k}", f"m{i:06d}", str(base - pd.Timedelta(days=i)), 10.0 * i / (k + 1))
+            for i in range(1, n + 1) for k in range(i if times else 1)]
+    return transactions(rows)
+
+
+@pytest.mark.parametrize("n", [*range(2, 31), 59, 60, 99, 101, 996, 1001])
+def test_quintiles_equal_qcut(n):
+    # qcut's edges on the ranks are 1 + k(n-1)/5, right-closed; the model's integer
+    # formula must give the same quintile for every rank, whatever n is mod 5.
+    ranks = pd.Series(np.arange(1, n + 1), dtype=float)
+    qcut = pd.qcut(ranks, 5, labels=[1, 2, 3, 4, 5]).astype(int).tolist()
+    rfm = compute_rfm(ranked_members(n, times=n <= 101))
+    assert rfm["m_score"].tolist() == qcut
+    assert rfm["r_score"].tolist() == [6 - q for q in qcut]  # the most recent gets R 5
 
 
 @pytest.mark.parametrize("n", [6, 7, 8, 9, 11])
 def test_ceil_5r_over_n_is_not_qcut(n):
-    # The "obvious" ceil(5r/n) differs from qcut unless 5 divides n; it is not used.
+    # The "obvious" ceil(5r/n) differs from qcut unless 5 divides n; the model must not
+    # use it (n = 6 gives 1,2,3,4,5,5 instead of 1,1,2,3,4,5).
     ranks = np.arange(1, n + 1)
-    qcut = pd.qcut(pd.Series(ranks, dtype=float), 5, labels=[1, 2, 3, 4, 5]).astype(int)
-    assert not np.array_equal(np.ceil(5 * ranks / n).astype(int), qcut.to_numpy())
+    assert compute_rfm(ranked_members(n))["f_score"].tolist() != np.ceil(5 * ranks / n).tolist()
 
 
 def test_qcut_fails_only_for_one_member():
@@ -271,16 +309,7 @@ def test_qcut_fails_only_for_one_member():
     ],
 )
 def test_fewer_than_five_members(n, expected):
-    assert quintile_of_rank(np.arange(1, n + 1), n).tolist() == expected
-    # and through compute_rfm: member i bought i times for 10 CNY each, last on
-    # 06-(30-i), i.e. i days before the snapshot (export ends with m1 on 06-29), so F and
-    # M rise with i and R falls.
-    rows = [
-        (f"t{i}-{k}", f"m{i}", f"2024-06-{30 - i:02d} 12:00", 10.0)
-        for i in range(1, n + 1)
-        for k in range(i)
-    ]
-    rfm = compute_rfm(transactions(rows))
+    rfm = compute_rfm(ranked_members(n))
     assert rfm["recency_days"].tolist() == list(range(1, n + 1))
     assert rfm["f_score"].tolist() == expected
     assert rfm["m_score"].tolist() == expected
@@ -295,101 +324,42 @@ def test_members_without_transactions_are_absent():
 
 def test_empty_export():
     rfm = compute_rfm(transactions([]))
-    assert list(rfm.columns) == list(RFM_COLUMNS)
+    assert list(rfm.columns) == [*RFM_COLUMNS, "rfm_segment"]
     assert rfm.empty
-
-
-@pytest.mark.parametrize("column", ["txn_id", "member_id", "txn_at", "amount_cny"])
-def test_blank_required_value_is_an_error(column):
-    # staging quarantines such rows; dropping them here would be silent
-    frame = transactions(HAND_ROWS)
-    frame.loc[3, column] = None
-    with pytest.raises(ValueError, match=column):
-        compute_rfm(frame)
-
-
-def test_txn_at_must_be_naive_timestamps():
-    frame = transactions(HAND_ROWS)
-    with pytest.raises(TypeError, match="txn_at"):
-        compute_rfm(frame.assign(txn_at=frame["txn_at"].astype(str)))
-    with pytest.raises(TypeError, match="txn_at"):
-        compute_rfm(frame.assign(txn_at=frame["txn_at"].dt.tz_localize("Asia/Shanghai")))
-
-
-def test_missing_column_is_named():
-    with pytest.raises(KeyError, match="amount_cny"):
-        compute_rfm(transactions(HAND_ROWS).drop(columns="amount_cny"))
-
-
-# --- distinct counting helpers -------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "codes, values, expected",
-    [
-        # line items in runs: collapsed
-        ([0, 0, 0, 1], ["a", "a", "b", "c"], [2, 1]),
-        # a txn_id coming back later for the same member counts once
-        ([0, 0, 0], ["b", "a", "b"], [2]),
-        # increasing ids: the no-hashing path
-        ([1, 0, 1], ["a", "b", "c"], [1, 2]),
-        # one txn_id under two members counts for each (bad data, still exact)
-        ([0, 1, 0], ["x", "x", "y"], [2, 1]),
-        # a group without rows gets 0
-        ([2, 2], ["q", "r"], [0, 0, 2]),
-    ],
-)
-def test_count_distinct(codes, values, expected):
-    for dtype in ("string", object):  # Arrow-backed and plain
-        got = count_distinct(np.array(codes), len(expected), pd.Series(values, dtype=dtype))
-        assert got.tolist() == expected
-
-
-@pytest.mark.parametrize("dtype", ["string", object])
-def test_factorize_ids_sorted(dtype):
-    codes, uniques = factorize_ids(pd.Series(["b", "a", None, "c", "a"], dtype=dtype), sort=True)
-    assert codes.tolist() == [1, 0, -1, 2, 0]
-    assert list(uniques) == ["a", "b", "c"]
-
-
-@pytest.mark.parametrize(
-    "ids",
-    [
-        ["M0000002", "M0000001", "M0000002"],  # fixed width: the bytes are the matrix
-        ["b", "ab", "a", "", "abcdefgh"],  # mixed lengths, an empty id, a full word
-        ["汉字", "é", "Z", "ä"],  # multi-byte UTF-8 sorts in code point order
-        ["VIP-0042", None, "100234", None],  # missing ids are -1
-    ],
-)
-def test_factorize_ids_by_words_equals_pandas(ids):
-    codes, uniques = factorize_ids(pd.Series(ids, dtype="string"), sort=True)
-    expected_codes, expected_uniques = pd.factorize(pd.Series(ids, dtype=object), sort=True)
-    assert codes.tolist() == expected_codes.tolist()
-    assert list(uniques) == list(expected_uniques)
-
-
-@pytest.mark.parametrize(
-    "ids",
-    [
-        ["123456789"],  # nine bytes do not fit a word
-        ["a\x00", "a"],  # a NUL byte would read as padding: "a\0" and "a" would be one id
-        ["a", None],  # missing ids are left to the caller
-    ],
-)
-def test_ids_that_are_not_words(ids):
-    assert short_ids_as_words(pa.array(ids, pa.large_string())) is None
-
-
-def test_words_round_trip_on_a_slice():
-    ids = pa.array(["x", "M1", "M22", "", "M1"], pa.large_string()).slice(1)
-    assert words_as_ids(short_ids_as_words(ids)).to_pylist() == ["M1", "M22", "", "M1"]
 
 
 # --- segments -------------------------------------------------------------------------------
 
 
-def score_frame(r: int, f: int, m: int) -> pd.DataFrame:
-    return pd.DataFrame({"r_score": [r], "f_score": [f], "m_score": [m]})
+def score_grid() -> pd.DataFrame:
+    """125 members, one per (R, F, M) combination: with 125 members each quintile holds
+    25 ranks, so member (r, f, m) gets exactly those scores when its recency, frequency
+    and monetary values sort into group r, f and m (ties broken by member_id)."""
+    rows = []
+    latest = pd.Timestamp("2024-06-30 12:00")
+    for r in range(1, 6):
+        for f in range(1, 6):
+            for m in range(1, 6):
+                member = f"g{r}{f}{m}"
+                last = latest - pd.Timedelta(days=5 - r)  # R 5 = the most recent
+                for k in range(f):  # F = number of transactions
+                    rows.append((f"{member}-{k}", member, str(last - pd.Timedelta(hours=k)),
+                                 m * 10.0 / f))
+    return transactions(rows)
+
+
+GRID = score_grid()
+
+
+def grid_segments(rules=DEFAULT_SEGMENT_RULES) -> dict[tuple[int, int, int], str]:
+    rfm = compute_rfm(GRID, rules)
+    return {(r, f, m): s for r, f, m, s in
+            rfm[["r_score", "f_score", "m_score", "rfm_segment"]].itertuples(index=False)}
+
+
+def test_grid_has_every_combination():
+    assert sorted(grid_segments()) == [(r, f, m) for r in range(1, 6) for f in range(1, 6)
+                                       for m in range(1, 6)]
 
 
 @pytest.mark.parametrize(
@@ -432,7 +402,10 @@ def score_frame(r: int, f: int, m: int) -> pd.DataFrame:
     ],
 )
 def test_default_segment_rules(r, f, m, segment):
-    assert assign_segments(score_frame(r, f, m)).iloc[0] == segment
+    assert DEFAULT_GRID[(r, f, m)] == segment
+
+
+DEFAULT_GRID = grid_segments()
 
 
 def test_default_rules_are_the_contract_table():
@@ -449,17 +422,13 @@ def test_default_rules_are_the_contract_table():
 
 
 def test_every_score_combination_gets_a_default_segment():
-    grid = pd.DataFrame(
-        [(r, f, m) for r in range(1, 6) for f in range(1, 6) for m in range(1, 6)],
-        columns=["r_score", "f_score", "m_score"],
-    )
-    assert UNCLASSIFIED not in set(assign_segments(grid))
+    assert UNCLASSIFIED not in set(DEFAULT_GRID.values())
 
 
 def test_rules_without_catch_all_leave_unclassified():
-    rules = [SegmentRule(name="Best", r_min=5, f_min=5, m_min=5)]
-    frame = pd.concat([score_frame(5, 5, 5), score_frame(4, 5, 5)], ignore_index=True)
-    assert assign_segments(frame, rules).tolist() == ["Best", UNCLASSIFIED]
+    segments = grid_segments([SegmentRule(name="Best", r_min=5, f_min=5, m_min=5)])
+    assert segments[(5, 5, 5)] == "Best"
+    assert segments[(4, 5, 5)] == UNCLASSIFIED
 
 
 def test_first_match_wins_and_names_may_repeat():
@@ -470,20 +439,9 @@ def test_first_match_wins_and_names_may_repeat():
         SegmentRule(name="VIP", f_min=5),
         SegmentRule(name="Rest"),
     ]
-    frame = pd.DataFrame(
-        {"r_score": [5, 5, 1, 1], "f_score": [1, 1, 5, 1], "m_score": [5, 1, 1, 1]}
-    )
-    assert assign_segments(frame, rules).tolist() == ["VIP", "Active", "VIP", "Rest"]
-
-
-def test_result_keeps_the_index():
-    frame = pd.DataFrame({"r_score": [5, 1], "f_score": [5, 1], "m_score": [5, 1]}, index=[10, 20])
-    assert assign_segments(frame).index.tolist() == [10, 20]
-
-
-def test_empty_rfm_gives_empty_segments():
-    rfm = compute_rfm(transactions([]))
-    assert assign_segments(rfm).empty
+    segments = grid_segments(rules)
+    assert [segments[k] for k in [(5, 1, 5), (5, 1, 1), (1, 5, 1), (1, 1, 1)]] == [
+        "VIP", "Active", "VIP", "Rest"]
 
 
 @pytest.mark.parametrize(
@@ -496,6 +454,8 @@ def test_empty_rfm_gives_empty_segments():
 def test_rule_list_errors(rules, message):
     with pytest.raises(ValueError, match=message):
         check_segment_rules(rules)
+    with pytest.raises(ValueError, match=message):  # the model refuses them too
+        compute_rfm(transactions(HAND_ROWS), rules)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,116 @@
+-- RFM per member at a cut-off (CONTRACT §3), with the member's segment.
+-- Grain: one row per member with a transaction before the cut-off, in member_id order.
+-- An intermediate model: `segments.sql` reads it at the edition's cut-off, and the
+-- report's `agg_segment_movement.sql` at two month ends.
+--
+-- Relations: stg_transactions (txn_id, member_id, txn_at, amount_cny), segment_rules (position, name, r_min, r_max, f_min, f_max, m_min,
+-- m_max; a blank bound is open).
+-- Parameters: $cutoff_at (rows strictly before this moment count), $unclassified (the
+-- segment of members no rule matches).
+--
+-- Every row before the cut-off counts, returns included (they lower M, count in F and
+-- may be the latest row for R). Snapshot = latest txn_at before the cut-off + 1 day;
+-- recency_days = whole days (floored) from the member's latest row to it. Scores are
+-- qcut's quintiles of rank(method="first") with ties broken by member_id: on the ranks
+-- 1..n qcut's right-closed edges are 1 + k(n-1)/5, so rank r is quintile
+-- max(1, ceil(5(r-1)/(n-1))), computed in integers (a lone member gets 3). R is reversed.
+with
+
+history as (
+    select txn_id, member_id, txn_at::timestamp as txn_at, amount_cny::double as amount_cny
+    from stg_transactions
+    where txn_at::timestamp < $cutoff_at::timestamp
+),
+
+rules as (
+    select position, name, r_min, r_max, f_min, f_max, m_min, m_max
+    from segment_rules
+),
+
+-- Distinct pairs first: DuckDB groups those in parallel, where count(distinct) does not.
+frequencies as (
+    select member_id, count(*) as frequency
+    from (select distinct member_id, txn_id from history)
+    group by member_id
+),
+
+totals as (
+    select
+        member_id,
+        max(txn_at)                                  as latest_at,
+        -- Kahan's compensated sum, as pandas' grouped sum; the step runs this model on
+        -- one thread, so each member's rows are added in the export's row order
+        fsum(amount_cny)                             as monetary
+    from history
+    group by member_id
+),
+
+measured as (
+    select
+        totals.member_id,
+        (epoch_us(max(totals.latest_at) over () + interval 1 day) - epoch_us(totals.latest_at))
+            // 86400000000                                                   as recency_days,
+        frequencies.frequency,
+        totals.monetary
+    from totals
+    join frequencies using (member_id)
+),
+
+ranked as (
+    select
+        *,
+        count(*) over ()                                               as buyers,
+        row_number() over (order by recency_days, member_id)           as r_rank,
+        row_number() over (order by frequency, member_id)              as f_rank,
+        row_number() over (order by monetary, member_id)               as m_rank
+    from measured
+),
+
+scored as (
+    select
+        member_id,
+        recency_days,
+        frequency,
+        monetary,
+        6 - case when buyers = 1 then 3
+                 else greatest(1, (5 * (r_rank - 1) + buyers - 2) // (buyers - 1)) end
+                                                                               as r_score,
+        case when buyers = 1 then 3
+             else greatest(1, (5 * (f_rank - 1) + buyers - 2) // (buyers - 1)) end as f_score,
+        case when buyers = 1 then 3
+             else greatest(1, (5 * (m_rank - 1) + buyers - 2) // (buyers - 1)) end as m_score
+    from ranked
+),
+
+-- The first rule (lowest position) whose bounds admit the scores.
+matched as (
+    select
+        scored.member_id,
+        arg_min(rules.name, rules.position) as rfm_segment
+    from scored
+    join rules
+        on  (rules.r_min is null or scored.r_score >= rules.r_min)
+        and (rules.r_max is null or scored.r_score <= rules.r_max)
+        and (rules.f_min is null or scored.f_score >= rules.f_min)
+        and (rules.f_max is null or scored.f_score <= rules.f_max)
+        and (rules.m_min is null or scored.m_score >= rules.m_min)
+        and (rules.m_max is null or scored.m_score <= rules.m_max)
+    group by scored.member_id
+),
+
+final as (
+    select
+        scored.member_id,
+        scored.recency_days::bigint                           as recency_days,
+        scored.frequency::bigint                              as frequency,
+        scored.monetary::double                               as monetary,
+        scored.r_score::bigint                                as r_score,
+        scored.f_score::bigint                                as f_score,
+        scored.m_score::bigint                                as m_score,
+        coalesce(matched.rfm_segment, $unclassified)::varchar as rfm_segment
+    from scored
+    left join matched using (member_id)
+)
+
+select * from final
+order by member_id
