@@ -53,7 +53,7 @@ def test_national_day_goes_by_email_and_sms_with_its_wording(edition):
     row = national.set_index("member_id").loc["M0005"]
     assert row["text"].startswith("【江畔花园】尊敬的张先生，") and "国庆快乐" in row["text"]
     assert row["text"].endswith("回T退订")
-    assert (row["send_on"], row["segments"], row["phone"]) == ("2027-10-01", "1", "'+8613500004444")
+    assert (row["send_on"], row["segments"], row["phone"]) == ("2027-10-01", "1", "+8613500004444")  # E.164 as the gateway needs it
     outbox = _csv(edition / "email" / "outbox.csv").set_index("piece_id")
     mail = outbox.loc["202710-festival-national-day-M0001"]
     assert mail["subject"] == "国庆快乐 · 江畔花园业主俱乐部"

@@ -37,7 +37,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from pipeline.config import ClubConfig, EnvelopeWindow
-from pipeline.lib.documents import i18n
+from pipeline.lib.documents import i18n, templating
 from pipeline.lib.rules.calendar import festival_key
 from pipeline.lib.rules.contact import safe_part
 from pipeline.lib.edition import first_day_of
@@ -48,7 +48,7 @@ from pipeline.lib.progress import rate, report
 from pipeline.lib.documents.shards import slice_file
 from pipeline.lib.documents.stamp import (
     WHOLE, Background, Kind, Split, lay_out_backgrounds, split_piece, stamp_pieces)
-from pipeline.lib.documents.templating import environment, render
+from pipeline.lib.documents.templating import render
 
 # The letter fonts, in CSS order; zh-TW letters put the Traditional face first.
 FONT_FAMILIES: tuple[str, ...] = LETTER_FONTS
@@ -462,8 +462,8 @@ def club_view(config: ClubConfig) -> dict:
 
 def _piece_module(club: dict, edition: str):
     """letters/piece.html.j2 with the club and the letter date: `.piece(p, is_last, stamp)`."""
-    template = environment().get_template("letters/piece.html.j2")
-    return template.make_module({"club": club, "letter_date": first_day_of(edition)})
+    return templating.module("letters/piece.html.j2", club=club,
+                             letter_date=first_day_of(edition))
 
 
 def _document(club: dict, sections: list, overlay: bool, pad_to_sheet: bool) -> str:

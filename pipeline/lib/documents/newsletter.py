@@ -59,7 +59,7 @@ import yaml
 from markupsafe import Markup
 
 from pipeline.config import ClubConfig, Offers
-from pipeline.lib.documents import i18n
+from pipeline.lib.documents import i18n, templating
 from pipeline.lib.rules.contact import safe_part
 from pipeline.lib.edition import first_day_of, first_of_next_month
 from pipeline.lib.documents.pdf import Rendered, join_pdfs, render_pdf
@@ -410,9 +410,8 @@ class NewsletterEdition:
     def print_piece_module(self):
         """print-piece.html.j2 with the club: `.piece(piece, stamp)`."""
         if self._print_piece_module is None:
-            template = environment().get_template(f"{FOLDER}/print-piece.html.j2")
-            self._print_piece_module = template.make_module(
-                {"club": _club(self.config, i18n.DEFAULT_LANGUAGE)})
+            self._print_piece_module = templating.module(
+                f"{FOLDER}/print-piece.html.j2", club=_club(self.config, i18n.DEFAULT_LANGUAGE))
         return self._print_piece_module
 
     def __getstate__(self) -> dict:

@@ -37,5 +37,33 @@ def environment() -> jinja2.Environment:
     return env
 
 
+class MacroModule:
+    """A template's module (`Template.make_module`) whose macros, called from Python,
+    report an error at the template's own line: Jinja rewrites a traceback to template
+    lines only inside `render`, so a macro called directly would name a line of the
+    compiled code instead."""
+
+    def __init__(self, module) -> None:
+        self._module = module
+
+    def __getattr__(self, name: str):
+        macro = getattr(self._module, name)
+        if not callable(macro):
+            return macro
+
+        def call(*args, **kwargs):
+            try:
+                return macro(*args, **kwargs)
+            except Exception:
+                environment().handle_exception()
+
+        return call
+
+
+def module(template: str, **context) -> MacroModule:
+    """The macros of `template` with `context` as its globals."""
+    return MacroModule(environment().get_template(template).make_module(context))
+
+
 def render(template: str, **context) -> str:
     return environment().get_template(template).render(**context)
