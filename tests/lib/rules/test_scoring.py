@@ -21,6 +21,7 @@ from pipeline.config.segments import (
     check_indicators,
     check_tiers,
 )
+from tests.lib.rules.test_rfm import transactions
 from pipeline.lib.rules.segments import (
     SEGMENT_COLUMNS,
     as_frame,
@@ -42,20 +43,6 @@ def members(rows: dict[str, str | None]) -> pd.DataFrame:
             "join_date": pd.to_datetime(pd.Series(list(rows.values()), dtype=object)).astype(
                 "datetime64[us]"
             ),
-        }
-    )
-
-
-def transactions(rows: list[tuple[str, str, str, float]]) -> pd.DataFrame:
-    txn_id, member_id, txn_at, amount = zip(*rows) if rows else ((), (), (), ())
-    return pd.DataFrame(
-        {
-            "txn_id": pd.array(txn_id, dtype="string"),
-            "member_id": pd.array(member_id, dtype="string"),
-            "txn_at": pd.to_datetime(pd.Series(txn_at, dtype=object), format="ISO8601").astype(
-                "datetime64[us]"
-            ),
-            "amount_cny": pd.array(amount, dtype="Float64"),
         }
     )
 
