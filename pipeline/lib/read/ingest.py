@@ -236,7 +236,7 @@ def _unprintable(raw: RawTable) -> list[str]:
     texts = []
     for name in printed:
         values = pa.array(raw.frame[name].array, pa.large_string())
-        texts.append("".join(set("".join(pc.unique(values).drop_null().to_pylist()))))
+        texts.append("".join(pc.unique(values).drop_null().to_pylist()))
     return sorted(unprintable(texts))
 
 

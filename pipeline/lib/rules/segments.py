@@ -105,10 +105,6 @@ def rfm_at(transactions: Relation, cutoff_at: datetime,
     return query_arrow(
         RFM_MODEL,
         {"cutoff_at": cutoff_at, "unclassified": UNCLASSIFIED},
-        # one thread: each member's amounts are added in the export's row order, so M
-        # has the bits of pandas' grouped sum whatever the machine (an ORDER BY inside
-        # the sum gives the same bits five times slower)
-        threads=1,
         stg_transactions=transactions,
         segment_rules=rule_table(rules),
     )
@@ -131,7 +127,6 @@ def build_segments(
     table = query_arrow(
         SEGMENTS_MODEL,
         {"as_of": as_of, **thresholds.model_dump()},
-        threads=1,  # spend summed in the export's row order: the percentiles' ties as before
         stg_members=members,
         stg_transactions=transactions,
         stg_complaints=complaints,

@@ -38,9 +38,9 @@ totals as (
     select
         member_id,
         max(txn_at)                                  as latest_at,
-        -- Kahan's compensated sum, as pandas' grouped sum; the step runs this model on
-        -- one thread, so each member's rows are added in the export's row order
-        fsum(amount_cny)                             as monetary
+        -- in whole cents: exact, so the total is the same in any order and on any
+        -- number of threads (staged amounts are already rounded to the cent)
+        sum(round(amount_cny * 100)::bigint)::double / 100 as monetary
     from history
     group by member_id
 ),

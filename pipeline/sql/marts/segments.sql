@@ -86,8 +86,9 @@ history as (
 purchase_measures as (
     select
         member_id,
-        -- added in the export's row order (the step runs this model on one thread)
-        sum(amount_cny::double) filter (where txn_at >= spend_from)         as net_spend,
+        -- in whole cents: exact, the same in any order and on any number of threads
+        sum(round(amount_cny::double * 100)::bigint) filter (where txn_at >= spend_from)
+            ::double / 100                                                  as net_spend,
 
         min(days_ago) filter (where amount_cny > 0)                         as latest_days,
         max(days_ago) filter (where amount_cny > 0)                         as first_days,

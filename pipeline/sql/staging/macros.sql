@@ -136,6 +136,27 @@ create or replace macro hostile(t, formulas, printed, unprintable) as case
         || ' that no letter font can print (it would print as a box)'
 end;
 
+-- A row with nothing to screen or normalise, the common case: no control or full-width
+-- character, no value that starts or ends with a space or starts like a formula, nothing
+-- past 10,000 characters, no unprintable character. `row_text` is the row's values joined
+-- by U+FFFF (a noncharacter: a value holding one only sends its row the careful way).
+-- Every value of such a row is its own screened, normalised text, so the models skip
+-- `hostile`, `norm` and `clean` for it (`hostile_unless`, `norm_unless`, `clean_unless`).
+create or replace macro plain_row(row_text, unprintable) as
+    strlen(row_text) <= 10000
+    and not regexp_matches(
+        row_text,
+        '[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x{ff01}-\x{ff5e}\x{3000}]'
+            || '|(?:^|\x{ffff})[\s\x{a0}=+\-@]|[\s\x{a0}](?:\x{ffff}|$)')
+    and (len(unprintable) = 0
+         or len(list_filter(unprintable, lambda c: contains(row_text, c))) = 0);
+create or replace macro hostile_unless(plain, t, formulas, printed, unprintable) as
+    case when not plain then hostile(t, formulas, printed, unprintable) end;
+create or replace macro norm_unless(plain, t) as
+    case when plain then nullif(t, '') else norm(t) end;
+create or replace macro clean_unless(plain, t) as
+    case when plain then nullif(t, '') else clean(t) end;
+
 -- A value as quoted in the quarantine: at most 200 characters, control characters shown
 -- as U+FFFD so the tables stay readable.
 create or replace macro quoted(t) as

@@ -4,25 +4,32 @@
 -- at stage 0 the reader, 1 hostile values, 2 values, 5 duplicate ids.
 with
 
-raw as (select * from raw),
+-- `_plain`: nothing in the row to screen or normalise (`plain_row`)
+raw as (
+    select
+        *,
+        plain_row(concat_ws(chr(65535), *columns(lambda c: not starts_with(c, '_'))),
+                  []) as _plain
+    from raw
+),
 synonyms as (select * from synonyms),
 known_members as (select member_id from known_members),
 
 screened as (
     select
         *,
-        hostile(complaint_id, true, false, []) as complaint_id_why,
-        hostile(member_id, true, false, []) as member_id_why,
-        hostile(received_at, false, false, []) as received_at_why,
-        hostile(channel, true, false, []) as channel_why,
-        hostile(category, true, false, []) as category_why,
-        hostile(severity, true, false, []) as severity_why,
-        hostile(owner, true, false, []) as owner_why,
-        hostile(first_response_at, false, false, []) as first_response_at_why,
-        hostile(resolved_at, false, false, []) as resolved_at_why,
-        hostile(status, false, false, []) as status_why,
-        hostile(satisfaction, false, false, []) as satisfaction_why,
-        hostile(description, true, false, []) as description_why
+        hostile_unless(_plain, complaint_id, true, false, []) as complaint_id_why,
+        hostile_unless(_plain, member_id, true, false, []) as member_id_why,
+        hostile_unless(_plain, received_at, false, false, []) as received_at_why,
+        hostile_unless(_plain, channel, true, false, []) as channel_why,
+        hostile_unless(_plain, category, true, false, []) as category_why,
+        hostile_unless(_plain, severity, true, false, []) as severity_why,
+        hostile_unless(_plain, owner, true, false, []) as owner_why,
+        hostile_unless(_plain, first_response_at, false, false, []) as first_response_at_why,
+        hostile_unless(_plain, resolved_at, false, false, []) as resolved_at_why,
+        hostile_unless(_plain, status, false, false, []) as status_why,
+        hostile_unless(_plain, satisfaction, false, false, []) as satisfaction_why,
+        hostile_unless(_plain, description, true, false, []) as description_why
     from raw
 ),
 
@@ -31,33 +38,33 @@ texts as (
         *,
         screened(complaint_id, complaint_id_why) as complaint_id_raw,
         screened(received_at, received_at_why) as received_at_raw,
-        norm(screened(received_at, received_at_why)) as received_at_text,
+        norm_unless(_plain, screened(received_at, received_at_why)) as received_at_text,
         screened(first_response_at, first_response_at_why) as first_response_at_raw,
-        norm(screened(first_response_at, first_response_at_why)) as first_response_at_text,
+        norm_unless(_plain, screened(first_response_at, first_response_at_why)) as first_response_at_text,
         screened(resolved_at, resolved_at_why) as resolved_at_raw,
-        norm(screened(resolved_at, resolved_at_why)) as resolved_at_text,
+        norm_unless(_plain, screened(resolved_at, resolved_at_why)) as resolved_at_text,
         screened(status, status_why) as status_raw,
-        norm(screened(status, status_why)) as status_text,
+        norm_unless(_plain, screened(status, status_why)) as status_text,
         screened(satisfaction, satisfaction_why) as satisfaction_raw,
-        norm(screened(satisfaction, satisfaction_why)) as satisfaction_text
+        norm_unless(_plain, screened(satisfaction, satisfaction_why)) as satisfaction_text
     from screened
 ),
 
 typed as (
     select
         texts.*,
-        norm(complaint_id_raw) as complaint_id_value,
-        norm(screened(member_id, member_id_why)) as member_id_value,
+        norm_unless(_plain, complaint_id_raw) as complaint_id_value,
+        norm_unless(_plain, screened(member_id, member_id_why)) as member_id_value,
         parse_timestamp(received_at_text) as received_at_value,
-        clean(screened(channel, channel_why)) as channel_value,
-        clean(screened(category, category_why)) as category_value,
-        clean(screened(severity, severity_why)) as severity_value,
-        clean(screened(owner, owner_why)) as owner_value,
+        clean_unless(_plain, screened(channel, channel_why)) as channel_value,
+        clean_unless(_plain, screened(category, category_why)) as category_value,
+        clean_unless(_plain, screened(severity, severity_why)) as severity_value,
+        clean_unless(_plain, screened(owner, owner_why)) as owner_value,
         parse_timestamp(first_response_at_text) as first_response_at_value,
         parse_timestamp(resolved_at_text) as resolved_at_value,
         status_syn.value as status_value,
         parse_int(satisfaction_text, 1, 5) as satisfaction_value,
-        clean(screened(description, description_why)) as description_value
+        clean_unless(_plain, screened(description, description_why)) as description_value
     from texts
     left join synonyms as status_syn
         on status_syn.column_name = 'status' and status_syn.key = lower(status_text)
@@ -88,17 +95,32 @@ checked as (
     from typed
 ),
 
-unique_ids as (
+usable as (
     select
         *,
         coalesce(q0r_, q1r_complaint_id, q1r_received_at, q2r_complaint_id, q2r_received_at)
-            is not null as is_unusable,
-        case when not is_unusable and complaint_id_value is not null then
-            first_value(_line) over (partition by is_unusable, complaint_id_value order by _line)
-        end as first_line,
+            is not null as is_unusable
+    from checked
+),
+
+-- The first line of each complaint_id among the usable rows (a grouped minimum: far lighter
+-- than a window over the whole wide row).
+first_lines as (
+    select complaint_id_value, min(_line) as first_line
+    from usable
+    where not is_unusable and complaint_id_value is not null
+    group by complaint_id_value
+),
+
+unique_ids as (
+    select
+        usable.*,
+        first_lines.first_line,
         problem(first_line < _line,
                 'complaint_id: duplicate of line ' || first_line || ' (the first is kept)') as q5r_complaint_id
-    from checked
+    from usable
+    left join first_lines
+        on first_lines.complaint_id_value = usable.complaint_id_value and not usable.is_unusable
 ),
 
 final as (

@@ -3,17 +3,24 @@
 -- at stage 0 the reader, 1 hostile values, 2 values, 5 duplicate ids, 6 unknown members.
 with
 
-raw as (select * from raw),
+-- `_plain`: nothing in the row to screen or normalise (`plain_row`)
+raw as (
+    select
+        *,
+        plain_row(concat_ws(chr(65535), *columns(lambda c: not starts_with(c, '_'))),
+                  []) as _plain
+    from raw
+),
 known_members as (select member_id from known_members),
 
 screened as (
     select
         *,
-        hostile(contact_id, true, false, []) as contact_id_why,
-        hostile(member_id, true, false, []) as member_id_why,
-        hostile(date, false, false, []) as date_why,
-        hostile(channel, true, false, []) as channel_why,
-        hostile(purpose, true, false, []) as purpose_why
+        hostile_unless(_plain, contact_id, true, false, []) as contact_id_why,
+        hostile_unless(_plain, member_id, true, false, []) as member_id_why,
+        hostile_unless(_plain, date, false, false, []) as date_why,
+        hostile_unless(_plain, channel, true, false, []) as channel_why,
+        hostile_unless(_plain, purpose, true, false, []) as purpose_why
     from raw
 ),
 
@@ -23,18 +30,18 @@ texts as (
         screened(contact_id, contact_id_why) as contact_id_raw,
         screened(member_id, member_id_why) as member_id_raw,
         screened(date, date_why) as date_raw,
-        norm(screened(date, date_why)) as date_text
+        norm_unless(_plain, screened(date, date_why)) as date_text
     from screened
 ),
 
 typed as (
     select
         *,
-        norm(contact_id_raw) as contact_id_value,
-        norm(member_id_raw) as member_id_value,
+        norm_unless(_plain, contact_id_raw) as contact_id_value,
+        norm_unless(_plain, member_id_raw) as member_id_value,
         parse_date(date_text) as contact_date,
-        clean(screened(channel, channel_why)) as channel_value,
-        clean(screened(purpose, purpose_why)) as purpose_value
+        clean_unless(_plain, screened(channel, channel_why)) as channel_value,
+        clean_unless(_plain, screened(purpose, purpose_why)) as purpose_value
     from texts
 ),
 
@@ -53,17 +60,32 @@ checked as (
     from typed
 ),
 
-unique_ids as (
+usable as (
     select
         *,
         coalesce(q0r_, q1r_contact_id, q1r_member_id, q1r_date, q2r_contact_id, q2r_member_id,
-                 q2r_date) is not null as is_unusable,
-        case when not is_unusable and contact_id_value is not null then
-            first_value(_line) over (partition by is_unusable, contact_id_value order by _line)
-        end as first_line,
+                 q2r_date) is not null as is_unusable
+    from checked
+),
+
+-- The first line of each contact_id among the usable rows (a grouped minimum: far lighter
+-- than a window over the whole wide row).
+first_lines as (
+    select contact_id_value, min(_line) as first_line
+    from usable
+    where not is_unusable and contact_id_value is not null
+    group by contact_id_value
+),
+
+unique_ids as (
+    select
+        usable.*,
+        first_lines.first_line,
         problem(first_line < _line,
                 'contact_id: duplicate of line ' || first_line || ' (the first is kept)') as q5r_contact_id
-    from checked
+    from usable
+    left join first_lines
+        on first_lines.contact_id_value = usable.contact_id_value and not usable.is_unusable
 ),
 
 members_known as (

@@ -3,17 +3,24 @@
 -- at stage 0 the reader, 1 hostile values, 2 values, 5 duplicate ids.
 with
 
-raw as (select * from raw),
+-- `_plain`: nothing in the row to screen or normalise (`plain_row`)
+raw as (
+    select
+        *,
+        plain_row(concat_ws(chr(65535), *columns(lambda c: not starts_with(c, '_'))),
+                  []) as _plain
+    from raw
+),
 
 screened as (
     select
         *,
-        hostile(event_id, true, false, []) as event_id_why,
-        hostile(title, true, false, []) as title_why,
-        hostile(date, false, false, []) as date_why,
-        hostile(location, true, false, []) as location_why,
-        hostile(description, true, false, []) as description_why,
-        hostile(audience, true, false, []) as audience_why
+        hostile_unless(_plain, event_id, true, false, []) as event_id_why,
+        hostile_unless(_plain, title, true, false, []) as title_why,
+        hostile_unless(_plain, date, false, false, []) as date_why,
+        hostile_unless(_plain, location, true, false, []) as location_why,
+        hostile_unless(_plain, description, true, false, []) as description_why,
+        hostile_unless(_plain, audience, true, false, []) as audience_why
     from raw
 ),
 
@@ -23,19 +30,19 @@ texts as (
         screened(event_id, event_id_why) as event_id_raw,
         screened(title, title_why) as title_raw,
         screened(date, date_why) as date_raw,
-        norm(screened(date, date_why)) as date_text
+        norm_unless(_plain, screened(date, date_why)) as date_text
     from screened
 ),
 
 typed as (
     select
         *,
-        norm(event_id_raw) as event_id_value,
-        clean(title_raw) as title_value,
+        norm_unless(_plain, event_id_raw) as event_id_value,
+        clean_unless(_plain, title_raw) as title_value,
         parse_date(date_text) as event_date,
-        clean(screened(location, location_why)) as location_value,
-        clean(screened(description, description_why)) as description_value,
-        clean(screened(audience, audience_why)) as audience_value
+        clean_unless(_plain, screened(location, location_why)) as location_value,
+        clean_unless(_plain, screened(description, description_why)) as description_value,
+        clean_unless(_plain, screened(audience, audience_why)) as audience_value
     from texts
 ),
 
@@ -55,17 +62,32 @@ checked as (
     from typed
 ),
 
-unique_ids as (
+usable as (
     select
         *,
         coalesce(q0r_, q1r_event_id, q1r_title, q1r_date, q2r_event_id, q2r_title, q2r_date)
-            is not null as is_unusable,
-        case when not is_unusable and event_id_value is not null then
-            first_value(_line) over (partition by is_unusable, event_id_value order by _line)
-        end as first_line,
+            is not null as is_unusable
+    from checked
+),
+
+-- The first line of each event_id among the usable rows (a grouped minimum: far lighter
+-- than a window over the whole wide row).
+first_lines as (
+    select event_id_value, min(_line) as first_line
+    from usable
+    where not is_unusable and event_id_value is not null
+    group by event_id_value
+),
+
+unique_ids as (
+    select
+        usable.*,
+        first_lines.first_line,
         problem(first_line < _line,
                 'event_id: duplicate of line ' || first_line || ' (the first is kept)') as q5r_event_id
-    from checked
+    from usable
+    left join first_lines
+        on first_lines.event_id_value = usable.event_id_value and not usable.is_unusable
 ),
 
 final as (

@@ -7,35 +7,42 @@
 -- zh-CN, post consented unless refused, e-mail and SMS not, flags false.
 with
 
-raw as (select * from raw),
+-- `_plain`: nothing in the row to screen or normalise (`plain_row`)
+raw as (
+    select
+        *,
+        plain_row(concat_ws(chr(65535), *columns(lambda c: not starts_with(c, '_'))),
+                  $unprintable) as _plain
+    from raw
+),
 synonyms as (select * from synonyms),
 
 screened as (
     select
         *,
-        hostile(member_id, true, false, []) as member_id_why,
-        hostile(name, true, true, $unprintable) as name_why,
-        hostile(gender, false, false, []) as gender_why,
-        hostile(birth_date, false, false, []) as birth_date_why,
-        hostile(birth_calendar, false, false, []) as birth_calendar_why,
-        hostile(birth_lunar_leap, false, false, []) as birth_lunar_leap_why,
-        hostile(phone, false, false, []) as phone_why,
-        hostile(email, false, false, []) as email_why,
-        hostile(province, true, true, $unprintable) as province_why,
-        hostile(city, true, true, $unprintable) as city_why,
-        hostile(district, true, true, $unprintable) as district_why,
-        hostile(address, true, true, $unprintable) as address_why,
-        hostile(postal_code, false, false, []) as postal_code_why,
-        hostile(join_date, false, false, []) as join_date_why,
-        hostile(move_in_date, false, false, []) as move_in_date_why,
-        hostile(language, false, false, []) as language_why,
-        hostile(preferred_channel, false, false, []) as preferred_channel_why,
-        hostile(consent_post, false, false, []) as consent_post_why,
-        hostile(consent_email, false, false, []) as consent_email_why,
-        hostile(consent_sms, false, false, []) as consent_sms_why,
-        hostile(do_not_contact, false, false, []) as do_not_contact_why,
-        hostile(deceased, false, false, []) as deceased_why,
-        hostile(household_id, true, false, []) as household_id_why,
+        hostile_unless(_plain, member_id, true, false, []) as member_id_why,
+        hostile_unless(_plain, name, true, true, $unprintable) as name_why,
+        hostile_unless(_plain, gender, false, false, []) as gender_why,
+        hostile_unless(_plain, birth_date, false, false, []) as birth_date_why,
+        hostile_unless(_plain, birth_calendar, false, false, []) as birth_calendar_why,
+        hostile_unless(_plain, birth_lunar_leap, false, false, []) as birth_lunar_leap_why,
+        hostile_unless(_plain, phone, false, false, []) as phone_why,
+        hostile_unless(_plain, email, false, false, []) as email_why,
+        hostile_unless(_plain, province, true, true, $unprintable) as province_why,
+        hostile_unless(_plain, city, true, true, $unprintable) as city_why,
+        hostile_unless(_plain, district, true, true, $unprintable) as district_why,
+        hostile_unless(_plain, address, true, true, $unprintable) as address_why,
+        hostile_unless(_plain, postal_code, false, false, []) as postal_code_why,
+        hostile_unless(_plain, join_date, false, false, []) as join_date_why,
+        hostile_unless(_plain, move_in_date, false, false, []) as move_in_date_why,
+        hostile_unless(_plain, language, false, false, []) as language_why,
+        hostile_unless(_plain, preferred_channel, false, false, []) as preferred_channel_why,
+        hostile_unless(_plain, consent_post, false, false, []) as consent_post_why,
+        hostile_unless(_plain, consent_email, false, false, []) as consent_email_why,
+        hostile_unless(_plain, consent_sms, false, false, []) as consent_sms_why,
+        hostile_unless(_plain, do_not_contact, false, false, []) as do_not_contact_why,
+        hostile_unless(_plain, deceased, false, false, []) as deceased_why,
+        hostile_unless(_plain, household_id, true, false, []) as household_id_why,
         list_transform(_extra, lambda e: {
             'column_name': e.column_name, 'value': e.value,
             'why': hostile(e.value, true, false, [])}) as extra_screened
@@ -69,40 +76,40 @@ texts as (
 normalised as (
     select
         *,
-        norm(gender_raw) as gender_text,
-        norm(birth_date_raw) as birth_date_text,
-        norm(birth_calendar_raw) as birth_calendar_text,
-        norm(birth_lunar_leap_raw) as birth_lunar_leap_text,
-        norm(phone_raw) as phone_text,
-        norm(email_raw) as email_text,
-        norm(postal_code_raw) as postal_code_text,
-        norm(join_date_raw) as join_date_text,
-        norm(move_in_date_raw) as move_in_date_text,
-        norm(language_raw) as language_text,
-        norm(preferred_channel_raw) as preferred_channel_text,
-        norm(consent_post_raw) as consent_post_text,
-        norm(consent_email_raw) as consent_email_text,
-        norm(consent_sms_raw) as consent_sms_text,
-        norm(do_not_contact_raw) as do_not_contact_text,
-        norm(deceased_raw) as deceased_text
+        norm_unless(_plain, gender_raw) as gender_text,
+        norm_unless(_plain, birth_date_raw) as birth_date_text,
+        norm_unless(_plain, birth_calendar_raw) as birth_calendar_text,
+        norm_unless(_plain, birth_lunar_leap_raw) as birth_lunar_leap_text,
+        norm_unless(_plain, phone_raw) as phone_text,
+        norm_unless(_plain, email_raw) as email_text,
+        norm_unless(_plain, postal_code_raw) as postal_code_text,
+        norm_unless(_plain, join_date_raw) as join_date_text,
+        norm_unless(_plain, move_in_date_raw) as move_in_date_text,
+        norm_unless(_plain, language_raw) as language_text,
+        norm_unless(_plain, preferred_channel_raw) as preferred_channel_text,
+        norm_unless(_plain, consent_post_raw) as consent_post_text,
+        norm_unless(_plain, consent_email_raw) as consent_email_text,
+        norm_unless(_plain, consent_sms_raw) as consent_sms_text,
+        norm_unless(_plain, do_not_contact_raw) as do_not_contact_text,
+        norm_unless(_plain, deceased_raw) as deceased_text
     from texts
 ),
 
 typed as (
     select
         normalised.*,
-        norm(member_id_raw) as member_id_value,
-        clean(name_raw) as name_value,
+        norm_unless(_plain, member_id_raw) as member_id_value,
+        clean_unless(_plain, name_raw) as name_value,
         gender_syn.value as gender_value,
         parse_date(birth_date_text) as birth_date_solar,
         calendar_syn.value as birth_calendar_value,
         leap_syn.value::boolean as birth_lunar_leap_value,
         parse_phone(phone_text) as phone_value,
         parse_email(email_text) as email_value,
-        clean(screened(province, province_why)) as province_value,
-        clean(screened(city, city_why)) as city_value,
-        clean(screened(district, district_why)) as district_value,
-        clean(screened(address, address_why)) as address_value,
+        clean_unless(_plain, screened(province, province_why)) as province_value,
+        clean_unless(_plain, screened(city, city_why)) as city_value,
+        clean_unless(_plain, screened(district, district_why)) as district_value,
+        clean_unless(_plain, screened(address, address_why)) as address_value,
         parse_postcode(postal_code_text) as postal_code_value,
         parse_date(join_date_text) as join_date_value,
         parse_date(move_in_date_text) as move_in_date_value,
@@ -113,7 +120,7 @@ typed as (
         sms_syn.value::boolean as consent_sms_value,
         dnc_syn.value::boolean as do_not_contact_value,
         deceased_syn.value::boolean as deceased_value,
-        clean(screened(household_id, household_id_why)) as household_id_value,
+        clean_unless(_plain, screened(household_id, household_id_why)) as household_id_value,
         list_transform(extra_screened, lambda e: {
             'column_name': e.column_name, 'value': screened(e.value, e.why), 'why': e.why})
             as extra_values
@@ -156,10 +163,13 @@ lunar_dates as (
 lunar as (
     select
         *,
-        lunar_solar(struct_extract(lunar_parts, 'year')::int,
-                    struct_extract(lunar_parts, 'month')::int,
-                    struct_extract(lunar_parts, 'day')::int,
-                    coalesce(birth_lunar_leap_value, false)) as lunar_birth
+        -- (a Python function: called only for the lunar rows)
+        case when is_lunar then
+            lunar_solar(struct_extract(lunar_parts, 'year')::int,
+                        struct_extract(lunar_parts, 'month')::int,
+                        struct_extract(lunar_parts, 'day')::int,
+                        coalesce(birth_lunar_leap_value, false))
+        end as lunar_birth
     from lunar_dates
 ),
 
@@ -220,16 +230,31 @@ checked as (
     from lunar
 ),
 
-unique_ids as (
+usable as (
     select
         *,
-        coalesce(q0r_, q1r_member_id, q1r_name, q2r_member_id, q2r_name) is not null as is_unusable,
-        case when not is_unusable and member_id_value is not null then
-            first_value(_line) over (partition by is_unusable, member_id_value order by _line)
-        end as first_line,
+        coalesce(q0r_, q1r_member_id, q1r_name, q2r_member_id, q2r_name) is not null as is_unusable
+    from checked
+),
+
+-- The first line of each member_id among the usable rows (a grouped minimum: far lighter
+-- than a window over the whole wide row).
+first_lines as (
+    select member_id_value, min(_line) as first_line
+    from usable
+    where not is_unusable and member_id_value is not null
+    group by member_id_value
+),
+
+unique_ids as (
+    select
+        usable.*,
+        first_lines.first_line,
         problem(first_line < _line,
                 'member_id: duplicate of line ' || first_line || ' (the first is kept)') as q5r_member_id
-    from checked
+    from usable
+    left join first_lines
+        on first_lines.member_id_value = usable.member_id_value and not usable.is_unusable
 ),
 
 final as (

@@ -5,16 +5,23 @@
 -- 6 unknown members.
 with
 
-raw as (select * from raw),
+-- `_plain`: nothing in the row to screen or normalise (`plain_row`)
+raw as (
+    select
+        *,
+        plain_row(concat_ws(chr(65535), *columns(lambda c: not starts_with(c, '_'))),
+                  []) as _plain
+    from raw
+),
 known_members as (select member_id from known_members),
 
 screened as (
     select
         *,
-        hostile(piece_id, true, false, []) as piece_id_why,
-        hostile(member_id, true, false, []) as member_id_why,
-        hostile(returned_on, false, false, []) as returned_on_why,
-        hostile(reason, true, false, []) as reason_why
+        hostile_unless(_plain, piece_id, true, false, []) as piece_id_why,
+        hostile_unless(_plain, member_id, true, false, []) as member_id_why,
+        hostile_unless(_plain, returned_on, false, false, []) as returned_on_why,
+        hostile_unless(_plain, reason, true, false, []) as reason_why
     from raw
 ),
 
@@ -22,17 +29,17 @@ texts as (
     select
         *,
         screened(returned_on, returned_on_why) as returned_on_raw,
-        norm(screened(returned_on, returned_on_why)) as returned_on_text
+        norm_unless(_plain, screened(returned_on, returned_on_why)) as returned_on_text
     from screened
 ),
 
 typed as (
     select
         *,
-        norm(screened(piece_id, piece_id_why)) as piece_id_value,
-        norm(screened(member_id, member_id_why)) as member_id_value,
+        norm_unless(_plain, screened(piece_id, piece_id_why)) as piece_id_value,
+        norm_unless(_plain, screened(member_id, member_id_why)) as member_id_value,
         parse_date(returned_on_text) as returned_on_value,
-        clean(screened(reason, reason_why)) as reason_value
+        clean_unless(_plain, screened(reason, reason_why)) as reason_value
     from texts
 ),
 

@@ -4,20 +4,28 @@
 -- at stage 0 the reader, 1 hostile values, 2 values, 6 unknown members.
 with
 
-raw as (select * from raw),
+-- `_plain`: nothing in the row to screen or normalise (`plain_row`)
+raw as (
+    select
+        *,
+        plain_row(concat_ws(chr(65535), *columns(lambda c: not starts_with(c, '_'))),
+                  []) as _plain
+    from raw
+),
 known_members as (select member_id from known_members),
 
 screened as (
     select
         _line,
         _problem,
+        _plain,
         txn_id, member_id, date, amount, category, channel,
-        hostile(txn_id, true, false, []) as txn_id_why,
-        hostile(member_id, true, false, []) as member_id_why,
-        hostile(date, false, false, []) as date_why,
-        hostile(amount, false, false, []) as amount_why,
-        hostile(category, true, false, []) as category_why,
-        hostile(channel, true, false, []) as channel_why
+        hostile_unless(_plain, txn_id, true, false, []) as txn_id_why,
+        hostile_unless(_plain, member_id, true, false, []) as member_id_why,
+        hostile_unless(_plain, date, false, false, []) as date_why,
+        hostile_unless(_plain, amount, false, false, []) as amount_why,
+        hostile_unless(_plain, category, true, false, []) as category_why,
+        hostile_unless(_plain, channel, true, false, []) as channel_why
     from raw
 ),
 
@@ -27,21 +35,21 @@ texts as (
         screened(txn_id, txn_id_why) as txn_id_raw,
         screened(member_id, member_id_why) as member_id_raw,
         screened(date, date_why) as date_raw,
-        norm(screened(date, date_why)) as date_text,
+        norm_unless(_plain, screened(date, date_why)) as date_text,
         screened(amount, amount_why) as amount_raw,
-        norm(screened(amount, amount_why)) as amount_text
+        norm_unless(_plain, screened(amount, amount_why)) as amount_text
     from screened
 ),
 
 typed as (
     select
         *,
-        norm(txn_id_raw) as txn_id_value,
-        norm(member_id_raw) as member_id_value,
+        norm_unless(_plain, txn_id_raw) as txn_id_value,
+        norm_unless(_plain, member_id_raw) as member_id_value,
         parse_timestamp(date_text) as txn_at,
         parse_money(amount_text) as amount_cny,
-        clean(screened(category, category_why)) as category_value,
-        clean(screened(channel, channel_why)) as channel_value
+        clean_unless(_plain, screened(category, category_why)) as category_value,
+        clean_unless(_plain, screened(channel, channel_why)) as channel_value
     from texts
 ),
 
