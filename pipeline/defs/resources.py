@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from pipeline.config import ClubConfig, load_config
 from pipeline.lib.edition import Edition, today
-from pipeline.lib.read.ingest import Staged
+from pipeline.lib.read.ingest import Staged, read_rows
 from pipeline.settings import PATHS
 
 
@@ -122,7 +122,11 @@ class ParquetIOManager(dg.ConfigurableIOManager):
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
         if isinstance(obj, Staged):
-            obj.frame.to_parquet(folder / "rows.parquet", index=False)
+            if obj._frame is None and obj.rows_file is not None:  # as DuckDB wrote them
+                shutil.move(obj.rows_file, folder / "rows.parquet")
+                obj.rows_file = folder / "rows.parquet"
+            else:
+                obj.frame.to_parquet(folder / "rows.parquet", index=False)
             obj.quarantine.to_parquet(folder / "quarantine.parquet", index=False)
             meta = {
                 "kind": "staged",
@@ -151,7 +155,7 @@ class ParquetIOManager(dg.ConfigurableIOManager):
         if meta["kind"] == "staged":
             wanted = context.definition_metadata or {}
             with_rows = wanted.get("rows", True)
-            rows = (pd.read_parquet(folder / "rows.parquet", columns=wanted.get("columns"))
+            rows = (read_rows(folder / "rows.parquet", meta["table"], wanted.get("columns"))
                     if with_rows else pd.DataFrame())
             return Staged(
                 meta["table"],

@@ -1,6 +1,8 @@
 """Ingest: one asset per export table, staged and checked, handed on as Parquet."""
 
 
+import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -32,9 +34,19 @@ def _ingest(settings: ClubPressSettings, edition: Edition, table: Table,
     known = pd.Index(members.frame["member_id"]) if members is not None else None
     if settings.club.output.private:
         private_dir(settings.out / ".work")  # the steps' copies of the rows stay private
-    staged = ingest_table(settings.exports, table, known, edition.as_of)
-    # Members erased on request are left out even while the exports still carry them.
-    staged = exclude_erased(staged, table, load_register(Path(settings.warehouse)))
+    # DuckDB writes the rows straight to Parquet in the (private) work folder, and the IO
+    # manager moves the file into place: seven million rows never pass through pandas.
+    rows_file = _rows_file(settings.out / ".work", table)
+    try:
+        with owner_only_umask(settings.club.output.private):  # DuckDB creates the file anew
+            staged = ingest_table(settings.exports, table, known, edition.as_of, rows_file)
+        # Members erased on request are left out even while the exports still carry them.
+        staged = exclude_erased(staged, table, load_register(Path(settings.warehouse)))
+    except BaseException:
+        rows_file.unlink(missing_ok=True)
+        raise
+    if staged.rows_file != rows_file:  # no export, or the rows were read back (erasures)
+        rows_file.unlink(missing_ok=True)
     seconds = time.perf_counter() - started
     staged.seconds = seconds
     if staged.source is None:
@@ -47,6 +59,14 @@ def _ingest(settings: ClubPressSettings, edition: Edition, table: Table,
             f"{counts['rows_loaded']:,} loaded, {counts['rows_quarantined']:,} quarantined",
         )
     return staged
+
+
+def _rows_file(work: Path, table: Table) -> Path:
+    """A new, owner-only file in the work folder for one table's staged rows."""
+    work.mkdir(parents=True, exist_ok=True)
+    descriptor, name = tempfile.mkstemp(prefix=f".{table.name}-", suffix=".parquet", dir=work)
+    os.close(descriptor)
+    return Path(name)
 
 
 def _outputs(staged: Staged):

@@ -162,7 +162,8 @@ def exclude_erased(staged: Staged, table: Table, register: Register | None) -> S
     }).astype(quarantine.dtypes.to_dict())
     quarantine = (pd.concat([kept, new], ignore_index=True)
                   .sort_values(["line", "action"], kind="stable", ignore_index=True))
-    return replace(staged, frame=frame[~erased].reset_index(drop=True), quarantine=quarantine)
+    return replace(staged, _frame=frame[~erased].reset_index(drop=True), quarantine=quarantine,
+                   loaded=None, rows_file=None)
 
 
 def erased_rows(staged: Staged) -> int:

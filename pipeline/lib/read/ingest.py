@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from pipeline.lib.documents.glyphs import unprintable
 from pipeline.lib.read import parse
@@ -33,7 +34,7 @@ from pipeline.lib.read.readers import (
     load_mapping,
     read_export,
 )
-from pipeline.lib.read.schema import Table
+from pipeline.lib.read.schema import TABLES, Table
 from pipeline.lib.warehouse import sql_text
 
 QUARANTINE_COLUMNS = ["table", "file", "line", "column", "value", "reason", "action"]
@@ -48,16 +49,28 @@ SOURCE_COLUMNS = ["source_file", "source_line"]
 
 @dataclass
 class Staged:
-    """One table after staging: the usable rows, the quarantine and the counts."""
+    """One table after staging: the usable rows, the quarantine and the counts.
+
+    The rows are a frame, or (`rows_file`) the Parquet file DuckDB wrote them to, read
+    into `frame` only when something asks for it: an ingest step hands the file on as it
+    is, without holding seven million rows in Python.
+    """
 
     table: str
-    frame: pd.DataFrame
+    _frame: pd.DataFrame | None
     quarantine: pd.DataFrame
     rows_read: int
     source: str | None  # file name, None when the export has no such file
     encoding: str | None = None
     seconds: float = 0.0  # time taken to read and stage
     loaded: int | None = None  # rows loaded, when `frame` was not read back (summary only)
+    rows_file: Path | None = None  # the rows as DuckDB wrote them, when `_frame` is None
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        if self._frame is None:
+            self._frame = read_rows(self.rows_file, self.table)
+        return self._frame
 
     @property
     def rows_loaded(self) -> int:
@@ -138,12 +151,14 @@ def _lunar_solar(year, month, day, is_leap) -> date | None:
 
 
 def stage(
-    raw: RawTable, known_members: pd.Index | None = None, as_of: date | None = None
+    raw: RawTable, known_members: pd.Index | None = None, as_of: date | None = None,
+    rows_file: Path | None = None,
 ) -> Staged:
     """Type, normalise and check one table; see the module docstring.
 
     `known_members` are the loaded member ids (for tables that refer to members);
-    `as_of` is the data cut-off: a birth date after it is dropped.
+    `as_of` is the data cut-off: a birth date after it is dropped. With `rows_file`,
+    DuckDB writes the usable rows there as Parquet (`read_rows` reads them back).
     """
     table = raw.table
     known = pa.array([] if known_members is None else known_members.astype(str), pa.string())
@@ -164,15 +179,32 @@ def stage(
             con.execute("alter table checked add column member_id varchar")
         rows = con.sql(
             r"select columns(lambda c: not regexp_matches(c, '^q\d_|^is_quarantined$|^extra_problems$')) "
-            "from checked where not is_quarantined order by source_line").to_arrow_table()
+            "from checked where not is_quarantined order by source_line")
         quarantine = con.execute(sql_text("staging/quarantine"),
                                  {"table": table.name, "file": raw.path.name}).df()
-    frame = rows.to_pandas(types_mapper=_pandas_type)
-    frame = frame.astype({name: dtype for name, dtype in _staged_dtypes(table).items()
-                          if name in frame})
+        frame, loaded = None, None
+        if rows_file is None:
+            frame = _typed(rows.to_arrow_table(), table)
+        else:
+            rows.to_parquet(str(rows_file))
+            loaded = con.execute("select count(*) from checked where not is_quarantined"
+                                 ).fetchone()[0]
     quarantine = pd.concat([_ignored_headers(raw), quarantine.astype(empty_quarantine().dtypes)],
                            ignore_index=True)
-    return Staged(table.name, frame, quarantine, len(raw.frame), raw.path.name, raw.encoding)
+    return Staged(table.name, frame, quarantine, len(raw.frame), raw.path.name, raw.encoding,
+                  loaded=loaded, rows_file=rows_file)
+
+
+def read_rows(path: Path, table: str, columns: list[str] | None = None) -> pd.DataFrame:
+    """Staged rows from their Parquet file (written by `stage` or by pandas), in the
+    staged frame's dtypes."""
+    return _typed(pq.read_table(path, columns=columns), TABLES[table])
+
+
+def _typed(rows: pa.Table, table: Table) -> pd.DataFrame:
+    frame = rows.to_pandas(types_mapper=_pandas_type)
+    return frame.astype({name: dtype for name, dtype in _staged_dtypes(table).items()
+                         if name in frame})
 
 
 def _raw_relation(raw: RawTable) -> pa.Table:
@@ -292,15 +324,17 @@ def ingest_table(
     table: Table,
     known_members: pd.Index | None = None,
     as_of: date | None = None,
+    rows_file: Path | None = None,
 ) -> Staged:
-    """Find, read and stage one table of an exports folder (`ExportError` if unusable)."""
+    """Find, read and stage one table of an exports folder (`ExportError` if unusable);
+    `rows_file`: see `stage`."""
     mapping = load_mapping(exports).get(table.name)
     path = find_export(exports, table, mapping)
     if path is None:
         if table.required_file:
             raise ExportError(f"{exports}: no {table.name} export (expected {table.name}.csv or .xlsx)")
         return missing_table(table)
-    return stage(read_export(path, table, mapping), known_members, as_of)
+    return stage(read_export(path, table, mapping), known_members, as_of, rows_file)
 
 
 def normalise_ids(values: pd.Series) -> pd.Series:
