@@ -99,6 +99,14 @@ def as_parquet() -> dict:
     return {"parquet": True}
 
 
+def _typed_table(frame: pd.DataFrame) -> pa.Table:
+    """`frame` as Arrow; a column without a single value (untyped objects in pandas,
+    which Parquet and the warehouse would store as type NULL) as text."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    fields = [f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
+    return table.cast(pa.schema(fields, metadata=table.schema.metadata))
+
+
 class ParquetIOManager(dg.ConfigurableIOManager):
     """Stores each step's tables as Parquet under `base_dir/<partition>/<asset>/`.
 
@@ -138,7 +146,7 @@ class ParquetIOManager(dg.ConfigurableIOManager):
                 "rows_loaded": obj.rows_loaded,
             }
         elif isinstance(obj, pd.DataFrame):
-            obj.to_parquet(folder / "rows.parquet", index=False)
+            pq.write_table(_typed_table(obj), folder / "rows.parquet")
             meta = {"kind": "frame"}
         elif isinstance(obj, pa.Table):
             pq.write_table(obj, folder / "rows.parquet")

@@ -7,6 +7,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from pipeline.settings import PATHS
 
@@ -50,17 +51,45 @@ def load_tables(
     return counts
 
 
-def load_frames(path: Path, schema: str, frames: dict[str, pd.DataFrame]) -> dict[str, int]:
-    """Replace `schema.<name>` with each frame as it is (marts are typed by their step)."""
+def load_frames(path: Path, schema: str, frames: dict[str, pd.DataFrame | Path]
+                ) -> dict[str, int]:
+    """Replace `schema.<name>` with each frame or Parquet file as it is (marts are typed
+    by their step), all or nothing. Returns row counts.
+
+    A Parquet file is read as Arrow, not through pandas, so its types survive even with
+    no rows (pandas holds dates and empty text as untyped objects); its dictionary
+    columns (a model's ENUM, such as the backlog's ordered age bands) become ENUMs of
+    their values again."""
+    counts: dict[str, int] = {}
     with connect(path) as con:
         con.execute("begin transaction")
         con.execute(f'create schema if not exists "{schema}"')
         for name, frame in frames.items():
-            con.register("source", frame)
-            con.execute(f'create or replace table "{schema}"."{name}" as select * from source')
+            source = pq.read_table(frame) if isinstance(frame, Path) else frame
+            con.register("source", source)
+            select = _enums(source) if isinstance(source, pa.Table) else "*"
+            con.execute(f'create or replace table "{schema}"."{name}" as '
+                        f"select {select} from source")
             con.unregister("source")
+            counts[f"{schema}.{name}"] = len(source)
         con.execute("commit")
-    return {f"{schema}.{name}": len(frame) for name, frame in frames.items()}
+    return counts
+
+
+def _enums(table: pa.Table) -> str:
+    """A select list of `table` that casts each dictionary column to an ENUM of its
+    dictionary's values, in their order (a column with no rows stays text)."""
+    items = []
+    for field in table.schema:
+        column = '"' + field.name.replace('"', '""') + '"'
+        chunks = table.column(field.name).chunks
+        if pa.types.is_dictionary(field.type) and chunks:
+            values = chunks[0].dictionary.to_pylist()
+            if all(chunk.dictionary.to_pylist() == values for chunk in chunks):
+                labels = ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
+                column = f"{column}::enum({labels}) as {column}"
+        items.append(column)
+    return ", ".join(items)
 
 
 Relation = pd.DataFrame | pa.Table | Path

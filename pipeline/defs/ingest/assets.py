@@ -13,6 +13,7 @@ from pipeline.defs.marts import MARTS
 from pipeline.defs.partitions import editions
 from pipeline.defs.resources import (
     SUMMARY_ONLY,
+    as_parquet,
     ClubPressSettings,
     ParquetIOManager,
     only_columns,
@@ -187,11 +188,11 @@ def warehouse(
     partitions_def=editions,
     group_name="ingest",
     deps=["warehouse"],  # one writer at a time: after the staged tables are in
-    ins={name: dg.AssetIn(name) for name in MARTS},
+    ins={name: dg.AssetIn(name, metadata=as_parquet()) for name in MARTS},  # read as Arrow
     description="Loads every derived table into the warehouse's `marts` schema, in one "
     "transaction.",
 )
-def warehouse_marts(settings: ClubPressSettings, **marts: pd.DataFrame) -> dg.MaterializeResult:
+def warehouse_marts(settings: ClubPressSettings, **marts: Path) -> dg.MaterializeResult:
     started = time.perf_counter()
     with owner_only_umask(settings.club.output.private):
         counts = load_frames(Path(settings.warehouse), "marts", marts)
