@@ -59,7 +59,7 @@ def load_frames(path: Path, schema: str, frames: dict[str, pd.DataFrame | Path]
     A Parquet file is read as Arrow, not through pandas, so its types survive even with
     no rows (pandas holds dates and empty text as untyped objects); its dictionary
     columns (a model's ENUM, such as the backlog's ordered age bands) become ENUMs of
-    their values again."""
+    their values again (text when there are none)."""
     counts: dict[str, int] = {}
     with connect(path) as con:
         con.execute("begin transaction")
@@ -78,12 +78,12 @@ def load_frames(path: Path, schema: str, frames: dict[str, pd.DataFrame | Path]
 
 def _enums(table: pa.Table) -> str:
     """A select list of `table` that casts each dictionary column to an ENUM of its
-    dictionary's values, in their order (a column with no rows stays text)."""
+    dictionary's values, in their order (one with no values stays text)."""
     items = []
     for field in table.schema:
         column = '"' + field.name.replace('"', '""') + '"'
         chunks = table.column(field.name).chunks
-        if pa.types.is_dictionary(field.type) and chunks:
+        if pa.types.is_dictionary(field.type) and chunks and len(chunks[0].dictionary):
             values = chunks[0].dictionary.to_pylist()
             if all(chunk.dictionary.to_pylist() == values for chunk in chunks):
                 labels = ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
