@@ -51,27 +51,25 @@ def load_tables(
     return counts
 
 
-def load_frames(path: Path, schema: str, frames: dict[str, pd.DataFrame | Path]
-                ) -> dict[str, int]:
-    """Replace `schema.<name>` with each frame or Parquet file as it is (marts are typed
-    by their step), all or nothing. Returns row counts.
+def load_parquet(path: Path, schema: str, files: dict[str, Path]) -> dict[str, int]:
+    """Replace `schema.<name>` with each Parquet file as it is (marts are typed by their
+    step), all or nothing. Returns row counts.
 
-    A Parquet file is read as Arrow, not through pandas, so its types survive even with
-    no rows (pandas holds dates and empty text as untyped objects); its dictionary
-    columns (a model's ENUM, such as the backlog's ordered age bands) become ENUMs of
-    their values again (text when there are none)."""
+    A file is read as Arrow, not through pandas, so its types survive even with no rows
+    (pandas holds dates and empty text as untyped objects); its dictionary columns (a
+    model's ENUM, such as the backlog's ordered age bands) become ENUMs of their values
+    again (text when there are none)."""
     counts: dict[str, int] = {}
     with connect(path) as con:
         con.execute("begin transaction")
         con.execute(f'create schema if not exists "{schema}"')
-        for name, frame in frames.items():
-            source = pq.read_table(frame) if isinstance(frame, Path) else frame
+        for name, file in files.items():
+            source = pq.read_table(file)
             con.register("source", source)
-            select = _enums(source) if isinstance(source, pa.Table) else "*"
             con.execute(f'create or replace table "{schema}"."{name}" as '
-                        f"select {select} from source")
+                        f"select {_enums(source)} from source")
             con.unregister("source")
-            counts[f"{schema}.{name}"] = len(source)
+            counts[f"{schema}.{name}"] = source.num_rows
         con.execute("commit")
     return counts
 

@@ -6,7 +6,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.lib.warehouse import load_frames
+from pipeline.lib.warehouse import load_parquet
 
 
 def _types(path, table):
@@ -26,7 +26,7 @@ def _mart(tmp_path, name, table):
 def test_a_mart_without_rows_keeps_its_dates_and_text(tmp_path):
     empty = pa.table({"member_id": pa.array([], pa.string()),
                       "anniversary_date": pa.array([], pa.date32())})
-    counts = load_frames(tmp_path / "w.duckdb", "marts",
+    counts = load_parquet(tmp_path / "w.duckdb", "marts",
                          {"anniversaries": _mart(tmp_path, "a", empty)})
     assert counts == {"marts.anniversaries": 0}
     assert _types(tmp_path / "w.duckdb", "anniversaries") == {
@@ -39,7 +39,7 @@ def test_ordered_bands_stay_an_enum_in_their_order(tmp_path):
     backlog = pa.table({"complaint_id": ["C1", "C2", "C3"], "age_band": bands,
                         "received_at": [datetime.datetime(2026, 11, 1)] * 3})
     empty = backlog.slice(0, 0)
-    load_frames(tmp_path / "w.duckdb", "marts", {"backlog": _mart(tmp_path, "b", backlog),
+    load_parquet(tmp_path / "w.duckdb", "marts", {"backlog": _mart(tmp_path, "b", backlog),
                                                  "empty_backlog": _mart(tmp_path, "e", empty)})
     assert _types(tmp_path / "w.duckdb", "backlog")["age_band"] == "ENUM('<1d', '1-3d', '>30d')"
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:

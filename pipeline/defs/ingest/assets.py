@@ -24,7 +24,7 @@ from pipeline.lib.read.ingest import Staged, ingest_table
 from pipeline.lib.privacy import owner_only_umask, private_dir, restrict_file
 from pipeline.lib.progress import rate, report
 from pipeline.lib.read.schema import TABLES, Table
-from pipeline.lib.warehouse import load_frames, load_tables
+from pipeline.lib.warehouse import load_parquet, load_tables
 
 RECONCILES = "rows_reconcile"
 
@@ -195,7 +195,7 @@ def warehouse(
 def warehouse_marts(settings: ClubPressSettings, **marts: Path) -> dg.MaterializeResult:
     started = time.perf_counter()
     with owner_only_umask(settings.club.output.private):
-        counts = load_frames(Path(settings.warehouse), "marts", marts)
+        counts = load_parquet(Path(settings.warehouse), "marts", marts)
     report("warehouse", f"{len(marts)} marts, {sum(counts.values()):,} rows "
            f"in {time.perf_counter() - started:.1f} s")
     return dg.MaterializeResult(metadata=counts)

@@ -163,7 +163,7 @@ def exclude_erased(staged: Staged, table: Table, register: Register | None) -> S
     quarantine = (pd.concat([kept, new], ignore_index=True)
                   .sort_values(["line", "action"], kind="stable", ignore_index=True))
     return replace(staged, _frame=frame[~erased].reset_index(drop=True), quarantine=quarantine,
-                   loaded=None, rows_file=None)
+                   rows_file=None)
 
 
 def erased_rows(staged: Staged) -> int:

@@ -74,6 +74,8 @@ class Staged:
 
     @property
     def rows_loaded(self) -> int:
+        if self._frame is None and self.loaded is None and self.rows_file is not None:
+            return pq.ParquetFile(self.rows_file).metadata.num_rows  # without reading rows
         return len(self.frame) if self.loaded is None else self.loaded
 
     @property
@@ -182,17 +184,15 @@ def stage(
             "from checked where not is_quarantined order by source_line")
         quarantine = con.execute(sql_text("staging/quarantine"),
                                  {"table": table.name, "file": raw.path.name}).df()
-        frame, loaded = None, None
+        frame = None
         if rows_file is None:
             frame = _typed(rows.to_arrow_table(), table)
         else:
             rows.to_parquet(str(rows_file))
-            loaded = con.execute("select count(*) from checked where not is_quarantined"
-                                 ).fetchone()[0]
     quarantine = pd.concat([_ignored_headers(raw), quarantine.astype(empty_quarantine().dtypes)],
                            ignore_index=True)
     return Staged(table.name, frame, quarantine, len(raw.frame), raw.path.name, raw.encoding,
-                  loaded=loaded, rows_file=rows_file)
+                  rows_file=rows_file)
 
 
 def read_rows(path: Path, table: str, columns: list[str] | None = None) -> pd.DataFrame:
