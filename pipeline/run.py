@@ -86,9 +86,10 @@ QUIET = {
 # Step processes fork from a server that has imported these once; a fresh interpreter per
 # step would spend seconds importing Dagster, pandas, DuckDB and WeasyPrint, some forty
 # times a run. The server keeps the environment of the first multiprocess run in this
-# process (the CLI makes one run per process). `warm` loads WeasyPrint's fonts there once,
-# so no render step loads them again.
-PRELOAD = ["pipeline.definitions", "pipeline.run", "pipeline.lib.documents.warm"]
+# process (the CLI makes one run per process). The two `warm` modules load WeasyPrint's
+# fonts and Dagster's instance storage there once, so no step loads them again.
+PRELOAD = ["pipeline.definitions", "pipeline.run", "pipeline.defs.warm",
+           "pipeline.lib.documents.warm"]
 
 
 def monthly_job() -> dg.JobDefinition:

@@ -47,6 +47,7 @@ from pipeline.lib.edition import first_day_of
 from pipeline.lib.rules.occasions import send_on
 from pipeline.lib.privacy import spreadsheet_safe
 from pipeline.lib.documents.templating import environment
+from pipeline.lib.rules.contact import safe_text
 
 CHANNEL = "email"
 OUTBOX_COLUMNS: tuple[str, ...] = ("piece_id", "member_id", "kind", "to", "subject", "file",
@@ -193,7 +194,7 @@ def greeting_pieces(plan: pd.DataFrame, members: pd.DataFrame, birthdays: pd.Dat
 
 
 def _eml_path(kind: str, piece_id: str) -> str:
-    return f"{lt.safe_token(kind)}/{lt.safe_token(piece_id)}.eml"
+    return f"{safe_text(kind)}/{safe_text(piece_id)}.eml"
 
 
 def _write(folder: Path, relative: str, data: bytes) -> None:

@@ -39,7 +39,7 @@ from markupsafe import Markup
 from pipeline.config import ClubConfig, EnvelopeWindow
 from pipeline.lib.documents import i18n, templating
 from pipeline.lib.rules.calendar import festival_key
-from pipeline.lib.rules.contact import safe_part
+from pipeline.lib.rules.contact import safe_part, safe_text
 from pipeline.lib.edition import first_day_of
 from pipeline.lib.documents.glyphs import LETTER_FONTS, missing_glyphs
 from pipeline.lib.documents.pdf import Rendered, RenderError, css, join_pdfs, page_count, render_pdf
@@ -89,12 +89,6 @@ ENVELOPES = {
 # --- names that become ids and paths ------------------------------------------------
 
 
-def safe_token(text: str) -> str:
-    """`text` as an id or file-name part: contact.safe_part's rule ([A-Za-z0-9_-], a
-    changed text gets `_` + 8 hex of its SHA-256, so different texts never meet)."""
-    return safe_part(pd.Series([text], dtype="string")).iloc[0]
-
-
 def letter_folder(kind: str) -> str:
     """'birthday', 'festival-<key>' or 'anniversary' (both anniversary kinds)."""
     if kind == "birthday":
@@ -102,7 +96,7 @@ def letter_folder(kind: str) -> str:
     if kind.startswith("anniversary-"):
         return "anniversary"
     if kind.startswith("festival-") and len(kind) > len("festival-"):
-        return "festival-" + safe_token(kind.removeprefix("festival-"))
+        return "festival-" + safe_text(kind.removeprefix("festival-"))
     raise ValueError(f"{kind!r} is not a greeting letter kind")
 
 
@@ -306,7 +300,7 @@ def piece_view(piece: dict) -> dict:
     name, occasion = _text(piece["name"]), _day(piece["occasion_date"])
     count = age if piece["kind"] == "birthday" else years
     return {
-        "id": piece.get("_element_id") or "piece-" + safe_token(str(piece["piece_id"])),
+        "id": piece.get("_element_id") or "piece-" + safe_text(str(piece["piece_id"])),
         "piece_id": str(piece["piece_id"]),
         "lang": piece["language"],
         "kind": piece["kind"],

@@ -40,6 +40,7 @@ from pipeline.lib.rules.calendar import festival_key, fixed_festivals, lunar_fes
 from pipeline.lib.edition import first_day_of
 from pipeline.lib.documents.pdf import Rendered, RenderError, css, render_pdf
 from pipeline.lib.documents.templating import environment
+from pipeline.lib.rules.contact import safe_text
 
 LANGUAGE_NAMES = {"zh-CN": "简体中文", "zh-TW": "繁體中文", "en": "English"}
 NEWSLETTER_TEMPLATE = "newsletter/print.html.j2"
@@ -260,7 +261,7 @@ def _render_letters(config, edition) -> tuple[Rendered, list[Branch]]:
     cases = [case for _ in i18n.LANGUAGES for case in LETTER_CASES]
     branches = [
         Branch(case.key, "Greeting letter", f"letters/{lang}.html.j2", lang, case.branch,
-               "piece-" + lt.safe_token(piece_id))
+               "piece-" + safe_text(piece_id))
         for case, lang, piece_id in zip(cases, pieces["language"], pieces["piece_id"])
     ]
     return rendered, branches
@@ -301,7 +302,7 @@ def _render_emails(config, edition) -> tuple[Rendered, list[Branch]]:
     for case, piece in zip(cases, pieces.to_dict("records")):
         view = lt.piece_view(piece)
         subject, html, _ = greetings.render(view)
-        anchor = "email-" + lt.safe_token(view["piece_id"])
+        anchor = "email-" + safe_text(view["piece_id"])
         head = escape(f"To: {view['name']}  ·  Subject: {subject}")  # as a mail program shows it
         sections.append(f'<section id="{anchor}" lang="{view["lang"]}"><p class="head">{head}</p>'
                         f'{_body(html)}</section>')

@@ -78,6 +78,7 @@ checked: a clash raises `ValueError`.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -144,7 +145,8 @@ CONTACT_PURPOSE = "purpose"  # optional: without it every history contact counts
 
 MAX_ID_PART_CHARS = 48
 _SAFE_PART = rf"^[A-Za-z0-9_-]{{1,{MAX_ID_PART_CHARS}}}$"
-_UNSAFE_CHAR = r"[^A-Za-z0-9_-]"
+_SAFE_TEXT = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_ID_PART_CHARS}}}")
+_UNSAFE_CHAR = re.compile(r"[^A-Za-z0-9_-]")
 _HASH_CHARS = 8
 _NO_SEPARATOR = pa.scalar("", pa.large_string())
 
@@ -401,27 +403,27 @@ def _apply_cap(
 # --------------------------------------------------------------------------- piece ids
 
 
-def safe_part(values: pd.Series) -> pd.Series:
-    """Each text reduced to `[A-Za-z0-9_-]{1,48}`; a changed one gets `_` + a short hash.
+def safe_text(text: str) -> str:
+    """One text reduced to `[A-Za-z0-9_-]{1,48}`: kept when it already is, else its
+    unsafe characters as `_`, cut to 48, and `_` + 8 hex of the original's SHA-256 (so
+    different texts never meet). See the module notes on `piece_id`."""
+    if _SAFE_TEXT.fullmatch(text):
+        return text
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:_HASH_CHARS]
+    return f"{_UNSAFE_CHAR.sub('_', text)[:MAX_ID_PART_CHARS]}_{digest}"
 
-    See the module notes on `piece_id`. Vectorised; only texts that had to change are
-    hashed one by one.
-    """
+
+def safe_part(values: pd.Series) -> pd.Series:
+    """`safe_text` of each value (NA as the empty text). Vectorised: only the texts that
+    have to change go through `safe_text` one by one."""
     text = pc.fill_null(_arrow(values), "")
     changed = ~_numpy(pc.match_substring_regex(text, _SAFE_PART))
     if not changed.any():
         return _strings(text)
-    originals = text.filter(pa.array(changed))
-    cut = pc.utf8_slice_codeunits(
-        pc.replace_substring_regex(originals, _UNSAFE_CHAR, "_"), 0, MAX_ID_PART_CHARS
-    )
-    digests = pa.array(
-        ["_" + hashlib.sha256(v.encode("utf-8")).hexdigest()[:_HASH_CHARS]
-         for v in originals.to_pylist()],
-        pa.large_string(),
-    )
-    replaced = pc.binary_join_element_wise(cut, digests, _NO_SEPARATOR)
-    return _strings(pc.replace_with_mask(text, pa.array(changed), replaced))
+    mask = pa.array(changed)
+    replaced = pa.array([safe_text(v) for v in text.filter(mask).to_pylist()],
+                        pa.large_string())
+    return _strings(pc.replace_with_mask(text, mask, replaced))
 
 
 def _check_distinct(ids: pa.Array, parts: pa.Array) -> None:

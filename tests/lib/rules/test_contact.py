@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from pipeline.lib.edition import Edition
-from pipeline.lib.rules.contact import PLAN_COLUMNS, REASONS, SUPPRESSED_COLUMNS, ContactRules, plan_contacts, safe_part
+from pipeline.lib.rules.contact import PLAN_COLUMNS, REASONS, SUPPRESSED_COLUMNS, ContactRules, plan_contacts, safe_part, safe_text
 from pipeline.config.contact import DEFAULT_CHANNELS, kind_family
 
 AS_OF = date(2026, 11, 20)
@@ -537,6 +537,12 @@ def test_safe_part_keeps_safe_text_and_hashes_the_rest():
     # sha256 of the original text, as in the module notes
     assert safe_part(pd.Series(["../x", "M1", ""])).tolist() == [
         "___x_d6b96a97", "M1", "_e3b0c442"]
+
+
+def test_one_text_is_made_safe_as_a_column_is():
+    texts = ["../x", "M1", "", "M1\n", "会员-7", "a" * 48, "a" * 49, "x/" * 40, "😀", "A_b-9"]
+    assert [safe_text(t) for t in texts] == safe_part(pd.Series(texts)).tolist()
+    assert safe_text("M1\n") != "M1"  # a trailing line break is not safe
 
 
 # --------------------------------------------------------------------------- output
