@@ -15,6 +15,11 @@ template source is rendered three ways:
 - overlay (`stamp_pieces`): per member, only the marked elements, each absolutely
   positioned where the background placed it, inside copies of its ancestors' tags (so
   the same CSS rules and inherited styles apply) that are laid out but never drawn.
+  The position is a class per place and the language a wrapper per language, not
+  attributes of each piece: WeasyPrint computes a style once for all elements with the
+  same parent style and rules, but apart for an element with a `style`, `lang` or `id`
+  attribute and everything inside it, which cost a print newsletter page a quarter of
+  its time. A piece whose parts inherit different languages is laid out whole.
 
 `stamp_pieces` then composes each page with pikepdf: the background page as a Form
 XObject (each one carried once per file, however many pieces use it) drawn under the
@@ -60,7 +65,7 @@ _EPSILON = 1e-3  # CSS px: a layout difference below this is rounding, not geome
 BACKGROUND_CSS = ".stamp-hold { visibility: hidden; }"
 OVERLAY_CSS = """
 .stamp-page { position: relative; break-before: page !important; }
-.stamp-page:first-child { break-before: auto !important; }
+.stamp-lang:first-child > .stamp-page:first-child { break-before: auto !important; }
 .stamp-anc { display: block !important; position: static !important; margin: 0 !important;
   padding: 0 !important; border: 0 none !important; width: auto !important;
   height: auto !important; min-height: 0 !important; max-height: none !important;
@@ -132,8 +137,23 @@ class Var:
     height: float  # border box
     room: float | None  # below a clipping ancestor: the height it leaves, else None
     ancestors: tuple[tuple[str, str], ...]  # (start tag, name), overlay classes added
-    opening: str  # the element's start tag
+    lang: str | None  # the language it inherits, when its ancestors' tags leave it out
+    place: str  # the class that puts the element there (`place_class`)
+    opening: str  # the element's start tag, with that class
     closing: str  # its end tag
+
+
+def place_class(left: float, top: float, width: float) -> str:
+    """A class per position (a rule in the overlay's stylesheet, not a style attribute):
+    WeasyPrint computes one style for every element with the same parent style and rules,
+    so the pieces sharing a background share their overlay's styles too."""
+    digest = hashlib.sha256(f"{left!r} {top!r} {width!r}".encode()).hexdigest()[:12]
+    return f"stamp-at-{digest}"
+
+
+def _place_rules(places: dict[str, Var]) -> str:
+    return "".join(f".{name} {{ left: {v.left!r}px !important; top: {v.top!r}px !important; "
+                   f"width: {v.width!r}px !important; }}\n" for name, v in sorted(places.items()))
 
 
 @dataclass(frozen=True)
@@ -161,11 +181,10 @@ def _tag(element) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
-def _start_tag(element, extra_class: str, style: str = "", data: str = "") -> str:
-    attrs = {k: v for k, v in element.attrib.items() if k not in ("id", "data-stamp")}
+def _start_tag(element, extra_class: str, data: str = "", drop: tuple[str, ...] = ()) -> str:
+    attrs = {k: v for k, v in element.attrib.items()
+             if k not in ("id", "data-stamp") and k not in drop}
     attrs["class"] = (attrs.get("class", "") + " " + extra_class).strip()
-    if style:
-        attrs["style"] = (attrs.get("style", "") + ";" + style).strip(";")
     text = "".join(f' {k}="{html_lib.escape(v, quote=True)}"' for k, v in attrs.items())
     return f"<{_tag(element)}{text}{data}>"
 
@@ -204,13 +223,18 @@ def _var(box, ancestors: list, page: int, page_box) -> Var:
     left = box.border_box_x() - page_box.content_box_x()
     top = box.border_box_y() - page_box.content_box_y()
     clip = _clip_bottom(ancestors)
-    ancestors = tuple((_start_tag(e, "stamp-anc"), _tag(e)) for e in chain)
-    opening = _start_tag(box.element, "stamp-var", f"left:{left!r}px;top:{top!r}px;"
-                          f"width:{box.width!r}px", ' data-stamp-at="{at}"')
+    # One language for the whole chain (the piece's) moves from the ancestors' tags to the
+    # overlay's wrapper of that language (see stamp_pieces); several stay where they are.
+    langs = {e.attrib["lang"] for e in chain if "lang" in e.attrib}
+    lang = langs.pop() if len(langs) == 1 else None
+    drop = ("lang",) if lang else ()
+    ancestors = tuple((_start_tag(e, "stamp-anc", drop=drop), _tag(e)) for e in chain)
+    place = place_class(left, top, box.width)
+    opening = _start_tag(box.element, f"stamp-var {place}", ' data-stamp-at="{at}"')
     closing = f"</{_tag(box.element)}>"
     return Var(box.element.attrib["data-stamp"], page, left, top, box.width,
                box.border_height(), None if clip is None else clip - box.border_box_y(),
-               ancestors, opening, closing)
+               ancestors, lang, place, opening, closing)
 
 
 def lay_out_backgrounds(kind: Kind, sections: dict[str, str], folder: Path, file: str
@@ -268,8 +292,7 @@ def _overlay_section(index: int, split: Split, background: Background) -> str:
 
     out = []
     for page in range(background.pages):
-        anchor = f' id="{html_lib.escape(split.values["id"], quote=True)}"' if page == 0 else ""
-        out.append(f'<div class="stamp-page"{anchor}>')
+        out.append('<div class="stamp-page">')
         open_: list[tuple[str, str]] = []
         for number, var in enumerate(background.vars):
             if var.page != page:
@@ -312,6 +335,32 @@ def _misplaced(document, splits: Sequence[Split], backgrounds: dict[str, Backgro
     return bad
 
 
+def _overlay(splits: Sequence[Split], backgrounds: dict[str, Background]
+             ) -> tuple[list[str], list[int], int, dict[str, Var]]:
+    """The overlay document's body: the pieces grouped by language, each group in a
+    wrapper carrying it, so that WeasyPrint computes one style for the elements of every
+    piece of a background (an element with a `lang` or `id` of its own gets a style of
+    its own, and so do its descendants). Also each piece's first overlay page (-1 for a
+    piece left out: its parts inherit different languages, so it is laid out whole), the
+    overlay's pages and the places used."""
+    langs = [{var.lang for var in backgrounds[s.key].vars} for s in splits]
+    kept = [i for i, found in enumerate(langs) if len(found) <= 1]
+    kept.sort(key=lambda i: (next(iter(langs[i]), None) or "", i))
+    groups: dict[str | None, list[str]] = {}
+    starts, total, places = [-1] * len(splits), 0, {}
+    for index in kept:
+        background = backgrounds[splits[index].key]
+        groups.setdefault(next(iter(langs[index]), None), []).append(
+            _overlay_section(index, splits[index], background))
+        starts[index] = total
+        total += background.pages
+        places |= {var.place: var for var in background.vars}
+    wrapped = [f'<div class="stamp-lang"'
+               + (f' lang="{html_lib.escape(lang, quote=True)}"' if lang else "")
+               + ">" + "".join(sections) + "</div>" for lang, sections in groups.items()]
+    return wrapped, starts, total, places
+
+
 def stamp_pieces(kind: Kind, splits: Sequence[Split], whole: Callable[[list[int]], str],
                  backgrounds: dict[str, Background], folder: Path, what: str,
                  duplex: bool, pad_end: bool = False) -> Stamped:
@@ -319,13 +368,9 @@ def stamp_pieces(kind: Kind, splits: Sequence[Split], whole: Callable[[list[int]
     each piece starts on a new page, on a front page when `duplex`; `pad_end` ends the
     file on a back page. `whole(indexes)` is the normal batch HTML of those pieces, for
     the ones the geometry guard keeps whole (anchored by their `id` value)."""
-    sections = [_overlay_section(i, s, backgrounds[s.key]) for i, s in enumerate(splits)]
-    starts, total = [], 0
-    for split in splits:
-        starts.append(total)
-        total += backgrounds[split.key].pages
-    document = lay_out(kind.document(sections, True), f"{what} (overlay)",
-                       [*kind.stylesheets, css(OVERLAY_CSS)])
+    groups, starts, total, places = _overlay(splits, backgrounds)
+    document = lay_out(kind.document(groups, True), f"{what} (overlay)",
+                       [*kind.stylesheets, css(OVERLAY_CSS + _place_rules(places))])
     if len(document.pages) == total:
         bad = sorted(_misplaced(document, splits, backgrounds, starts))
     else:  # an overlay broke a page: which piece is unknown, so all are laid out whole

@@ -21,8 +21,11 @@ from pipeline.config import load_config
 from pipeline.lib.documents import letters as lt
 from pipeline.lib.documents import newsletter as nl
 from pipeline.lib.documents import proofs
-from pipeline.lib.documents.pdf import render_pdf
-from pipeline.lib.documents.stamp import stamp_pieces
+from markupsafe import Markup, escape
+
+from pipeline.lib.documents.pdf import lay_out, render_pdf, write_document
+from pipeline.lib.documents.stamp import (WHOLE, Kind, lay_out_backgrounds, split_piece,
+                                          stamp_pieces)
 from pipeline.lib.rules.calendar import build_calendar
 from pipeline.settings import PATHS
 
@@ -152,6 +155,49 @@ def test_every_background_is_carried_once_per_file_and_reruns_match(tmp_path):
         forms = {page.Resources.XObject[name].objgen for page in document.pages
                  for name in page.Resources.XObject.keys() if name.startswith("/Bg")}
     assert len(forms) == 1
+
+
+def _two_language_kind() -> Kind:
+    def document(sections, overlay):
+        return ('<html lang="zh-CN"><head><style>@page { size: A6; margin: 10mm } '
+                "body { margin: 0 } section { break-before: page } section:first-child { break-before: auto } "
+                ".to { font-size: 14pt; line-height: 24px } .sal { color: #805030; line-height: 20px }</style></head><body>"
+                + "".join(sections) + "</body></html>")
+    return Kind("two languages", document)
+
+
+def _two_language_piece(name: str, mixed: bool, stamp) -> str:
+    """A piece in zh-TW (its name's 骨 and 直 are drawn differently in zh-CN); `mixed`
+    puts its salutation under English."""
+    to = stamp.var("to", caller=lambda: escape(name))
+    sal = stamp.var("sal", caller=lambda: escape(f"{name} 您好"))
+    salutation = f'<p class="sal"{stamp.mark("sal")}>{sal}</p>'
+    if mixed:
+        salutation = f'<div lang="en">{salutation}</div>'
+    return Markup(f'<section{stamp.attr("id", "p-" + name)} lang="zh-TW">'
+                  f'<p class="to"{stamp.mark("to")}>{to}</p><p>會員通訊</p>'
+                  f"{salutation}</section>")
+
+
+def test_a_piece_whose_parts_inherit_two_languages_is_laid_out_whole(tmp_path):
+    """The overlay sets each piece's parts under a wrapper of the piece's language
+    (styles shared across members); parts that inherit two languages cannot be, so that
+    piece is laid out whole, and every page still looks as laid out whole."""
+    kind = _two_language_kind()
+    names, mixed = ["骨一", "直二", "骨直三"], [False, True, False]
+    splits = [split_piece(lambda st, i=i: _two_language_piece(names[i], mixed[i], st))
+              for i in range(3)]
+    backgrounds = lay_out_backgrounds(kind, {s.key: s.background for s in splits},
+                                      tmp_path, "bg.pdf")
+
+    def whole(chosen):
+        return kind.document([_two_language_piece(names[i], mixed[i], WHOLE)
+                              for i in chosen], False)
+
+    stamped = stamp_pieces(kind, splits, whole, backgrounds, tmp_path, "two", duplex=False)
+    assert stamped.fallback == ["p-直二"] and stamped.pages == 3
+    normal = write_document(lay_out(whole([0, 1, 2]), "normal"), "normal")
+    assert_same(normal, stamped.pdf, tmp_path / "cmp")
 
 
 @pytest.fixture(scope="module")
