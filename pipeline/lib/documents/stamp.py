@@ -355,7 +355,7 @@ def _overlay(splits: Sequence[Split], backgrounds: dict[str, Background]
         starts[index] = total
         total += background.pages
         places |= {var.place: var for var in background.vars}
-    wrapped = [f'<div class="stamp-lang"'
+    wrapped = ['<div class="stamp-lang"'
                + (f' lang="{html_lib.escape(lang, quote=True)}"' if lang else "")
                + ">" + "".join(sections) + "</div>" for lang, sections in groups.items()]
     return wrapped, starts, total, places
