@@ -40,6 +40,7 @@ from __future__ import annotations
 import hashlib
 import html as html_lib
 import io
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,7 +53,7 @@ from weasyprint.formatting_structure import boxes
 from pipeline.lib.documents.pdf import (
     RenderError, _name_subsets_by_content, css, lay_out, write_document)
 
-BG_ID = "stamp-bg-id"  # the background section's id, replaced by bg-<key> once keyed
+BG_ID = "stamp-bg-id"  # the background section's data-bg, replaced by its key once keyed
 # An invisible line: what a one-line marked part holds in the background.
 HOLD = Markup('<span class="stamp-hold">\u00a0</span>')
 _EPSILON = 1e-3  # CSS px: a layout difference below this is rounding, not geometry
@@ -62,7 +63,10 @@ _EPSILON = 1e-3  # CSS px: a layout difference below this is rounding, not geome
 # matching, without boxes of their own (no margins, borders, fills or page breaks), and
 # the marked elements are placed absolutely; the page footer's rule belongs to the
 # background.
-BACKGROUND_CSS = ".stamp-hold { visibility: hidden; }"
+BACKGROUND_CSS = """
+.stamp-hold { visibility: hidden; }
+.stamp-lang + .stamp-lang > :first-child { break-before: page !important; }
+"""
 OVERLAY_CSS = """
 .stamp-page { position: relative; break-before: page !important; }
 .stamp-lang:first-child > .stamp-page:first-child { break-before: auto !important; }
@@ -101,7 +105,7 @@ class Stamp:
         if not self.split:
             return Markup(' {}="{}"').format(name, value)
         self.values[name] = str(value)
-        return Markup(' id="{}"').format(BG_ID) if name == "id" else Markup(' {}=""').format(name)
+        return Markup(' data-bg="{}"').format(BG_ID) if name == "id" else Markup(' {}=""').format(name)
 
 
 WHOLE = Stamp(split=False)
@@ -112,7 +116,7 @@ class Split:
     """One piece rendered in split mode."""
 
     key: str  # 16 hex of the background section's SHA-256
-    background: str  # the background section (id bg-<key>)
+    background: str  # the background section (data-bg="<key>")
     parts: dict[str, str]  # marked part -> the member's HTML
     values: dict[str, str]  # per-member attribute -> value (id, data-footer)
 
@@ -120,9 +124,9 @@ class Split:
 def split_piece(render_section: Callable[[Stamp], str]) -> Split:
     """`render_section(stamp)` (the piece's section HTML) in split mode, keyed."""
     stamp = Stamp(split=True)
-    section = render_section(stamp)
+    section = str(render_section(stamp))  # plain text, also when given Markup
     key = hashlib.sha256(section.encode("utf-8")).hexdigest()[:16]
-    return Split(key, section.replace(BG_ID, f"bg-{key}"), stamp.parts, stamp.values)
+    return Split(key, section.replace(BG_ID, key), stamp.parts, stamp.values)
 
 
 @dataclass(frozen=True)
@@ -213,19 +217,22 @@ def _clip_bottom(ancestors: list) -> float | None:
 
 
 def _var(box, ancestors: list, page: int, page_box) -> Var:
-    chain, seen = [], set()
+    chain, seen, wrapper_lang = [], set(), set()
     for ancestor in ancestors:
         element = ancestor.element
         if element is None or id(element) in seen or _tag(element) in ("html", "body"):
             continue
         seen.add(id(element))
+        if "stamp-lang" in element.attrib.get("class", "").split():
+            wrapper_lang |= {element.attrib["lang"]} if "lang" in element.attrib else set()
+            continue  # the background's wrapper: the overlay has its own
         chain.append(element)
     left = box.border_box_x() - page_box.content_box_x()
     top = box.border_box_y() - page_box.content_box_y()
     clip = _clip_bottom(ancestors)
     # One language for the whole chain (the piece's) moves from the ancestors' tags to the
     # overlay's wrapper of that language (see stamp_pieces); several stay where they are.
-    langs = {e.attrib["lang"] for e in chain if "lang" in e.attrib}
+    langs = wrapper_lang | {e.attrib["lang"] for e in chain if "lang" in e.attrib}
     lang = langs.pop() if len(langs) == 1 else None
     drop = ("lang",) if lang else ()
     ancestors = tuple((_start_tag(e, "stamp-anc", drop=drop), _tag(e)) for e in chain)
@@ -240,34 +247,65 @@ def _var(box, ancestors: list, page: int, page_box) -> Var:
 def lay_out_backgrounds(kind: Kind, sections: dict[str, str], folder: Path, file: str
                         ) -> dict[str, Background]:
     """Lay out the backgrounds `sections` (key -> split section) as one document,
-    folder/file; where each one's pages and marked elements are."""
-    keys = sorted(sections)
-    html = kind.document([sections[k] for k in keys], False)
+    folder/file; where each one's pages and marked elements are.
+
+    As in the overlay, the sections are grouped under a wrapper per language, their own
+    `lang` and `id` left out (each is found by its `data-bg`), so WeasyPrint shares the
+    styles of their elements."""
+    groups: dict[str | None, list[str]] = {}
+    for key in sorted(sections):
+        lang, section = _without_lang(sections[key])
+        groups.setdefault(lang, []).append(section)
+    html = kind.document([_wrapped(lang, parts) for lang, parts in groups.items()], False)
     what = f"{kind.name} backgrounds {file}"
     document = lay_out(html, what, [*kind.stylesheets, css(BACKGROUND_CSS)])
     firsts: dict[str, int] = {}
+    marked_by_page = []
     for number, page in enumerate(document.pages):
-        for anchor in page.anchors:
-            if anchor.startswith("bg-"):
-                firsts.setdefault(anchor[3:], number)
-    missing = [k for k in keys if k not in firsts]
+        starting: list = []
+        _walk(page._page_box, [], starting, "data-bg")
+        for box, _ in starting:
+            firsts.setdefault(box.element.attrib["data-bg"], number)
+        marked: list = []
+        _walk(page._page_box, [], marked)
+        marked_by_page.append(marked)
+    missing = [k for k in sections if k not in firsts]
     if missing:
         raise RenderError(f"{what}: no page holds background(s) {', '.join(missing[:3])}")
     order = sorted(firsts.values()) + [len(document.pages)]
     ends = {first: order[i + 1] for i, first in enumerate(order[:-1])}
-    found: dict[str, list[Var]] = {k: [] for k in keys}
+    found: dict[str, list[Var]] = {k: [] for k in sections}
     owner = {first: k for k, first in firsts.items()}
     current = None
-    for number, page in enumerate(document.pages):
+    for number, (page, marked) in enumerate(zip(document.pages, marked_by_page)):
         current = owner.get(number, current)
-        marked: list = []
-        _walk(page._page_box, [], marked)
         for box, ancestors in marked:
             found[current].append(_var(box, ancestors, number - firsts[current], page._page_box))
     folder.mkdir(parents=True, exist_ok=True)
     (folder / file).write_bytes(write_document(document, what))
     return {k: Background(k, file, firsts[k], ends[firsts[k]] - firsts[k], tuple(found[k]))
-            for k in keys}
+            for k in sorted(sections)}
+
+
+_FIRST_TAG = re.compile(r"\s*<[^>]*>")
+_LANG_ATTR = re.compile(r'\slang="([^"]*)"')
+
+
+def _without_lang(section: str) -> tuple[str | None, str]:
+    """The language of a section's own tag (None without one), and the section
+    without it."""
+    tag = _FIRST_TAG.match(section)
+    found = _LANG_ATTR.search(tag.group()) if tag else None
+    if found is None:
+        return None, section
+    bare = tag.group()[:found.start()] + tag.group()[found.end():]
+    return html_lib.unescape(found.group(1)), bare + section[tag.end():]
+
+
+def _wrapped(lang: str | None, sections: list[str]) -> str:
+    """Sections under a wrapper carrying their language (see `_overlay`)."""
+    attribute = f' lang="{html_lib.escape(lang, quote=True)}"' if lang else ""
+    return f'<div class="stamp-lang"{attribute}>' + "".join(sections) + "</div>"
 
 
 @dataclass
@@ -355,10 +393,7 @@ def _overlay(splits: Sequence[Split], backgrounds: dict[str, Background]
         starts[index] = total
         total += background.pages
         places |= {var.place: var for var in background.vars}
-    wrapped = ['<div class="stamp-lang"'
-               + (f' lang="{html_lib.escape(lang, quote=True)}"' if lang else "")
-               + ">" + "".join(sections) + "</div>" for lang, sections in groups.items()]
-    return wrapped, starts, total, places
+    return [_wrapped(lang, parts) for lang, parts in groups.items()], starts, total, places
 
 
 def stamp_pieces(kind: Kind, splits: Sequence[Split], whole: Callable[[list[int]], str],
