@@ -57,7 +57,7 @@ def _steps() -> list[str]:
 
 def _join_newsletters(out: Path) -> float:
     """Seconds to gather the shards' print newsletters and join their slices, as the
-    `newsletters` step does (which also writes every e-mail, not measured here)."""
+    `print_newsletters` step does."""
     from pipeline.defs.render import shards
 
     started = time.perf_counter()

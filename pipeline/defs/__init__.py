@@ -15,7 +15,7 @@ from pipeline.defs.complaints.assets import (
 from pipeline.defs.contact.assets import care_response, contact_plan
 from pipeline.defs.deliver.assets import edition, mailing_house
 from pipeline.defs.deliver.calls import call_list
-from pipeline.defs.render.assets import letters, monthly_report, newsletters
+from pipeline.defs.render.assets import letters, monthly_report, newsletters, print_newsletters
 from pipeline.defs.render.messages import emails, produced, sms
 from pipeline.defs.render.proofs import proofs
 from pipeline.defs.render.shards import SHARD_ASSETS, print_plan
@@ -44,6 +44,7 @@ ASSETS = [
     print_plan,
     *SHARD_ASSETS,
     newsletters,
+    print_newsletters,
     letters,
     sms,
     emails,

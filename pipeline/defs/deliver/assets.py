@@ -149,7 +149,7 @@ def edition(
         {**reconciliation, "contact_plan": contact_reconciliation},
         step_seconds(context),
     )
-    for part in [*RENDER_PARTS.values(), *DELIVERY_PARTS.values()]:
+    for part in dict.fromkeys([*RENDER_PARTS.values(), *DELIVERY_PARTS.values()]):
         os.replace(settings.render_dir(month, part), build / part)
     changes = _changes(previous, build, record, marts["segments"], month)
     record["changes"] = edition_changes.summary(changes)

@@ -89,33 +89,54 @@ def monthly_report(
 SHARD_INS = {name: dg.AssetIn(name) for name in SHARD_NAMES}
 
 
+def fresh_subdirs(settings: ClubPressSettings, edition: Edition, part: str,
+                  *subdirs: str) -> Path:
+    """The part's folder with these subfolders emptied: two steps fill one part."""
+    folder = settings.render_dir(edition.month, part)
+    for name in subdirs:
+        shutil.rmtree(folder / name, ignore_errors=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 @dg.asset(
     partitions_def=editions,
     group_name="render",
-    ins=SHARD_INS,
-    description="newsletters/html and text for e-mail; newsletters/print batches for post "
-    "(gathered from the render shards).",
+    description="newsletters/html and newsletters/text: the e-mail newsletters. They do not "
+    "wait for the print shards, so the e-mails are written while the shards lay out.",
 )
 def newsletters(context: dg.AssetExecutionContext, settings: ClubPressSettings,
                 contact_plan: pd.DataFrame, stg_members: Staged, stg_events: Staged,
                 segments: pd.DataFrame, upcoming_birthdays: pd.DataFrame,
-                holidays: pd.DataFrame, **shards: dict) -> dg.MaterializeResult:
-    started = time.perf_counter()
+                holidays: pd.DataFrame) -> dg.MaterializeResult:
     edition = settings.edition(context)
-    folder = fresh_dir(settings, edition, "newsletters")
+    folder = fresh_subdirs(settings, edition, "newsletters", "html", "text")
     prepared = prepare(contact_plan, stg_members.frame, segments, upcoming_birthdays, holidays,
                        stg_events.frame, settings.club, edition.month)
     written = write_email_timed(prepared, folder.parent)
+    return dg.MaterializeResult(metadata={"html": written, "text": written,
+                                          "skipped": prepared.skipped})
+
+
+@dg.asset(
+    partitions_def=editions,
+    group_name="render",
+    ins=SHARD_INS,
+    description="newsletters/print/batch-NNN.pdf for post, gathered from the render shards.",
+)
+def print_newsletters(context: dg.AssetExecutionContext, settings: ClubPressSettings,
+                      **shards: dict) -> dg.MaterializeResult:
+    started = time.perf_counter()
+    edition = settings.edition(context)
+    folder = fresh_subdirs(settings, edition, "newsletters", "print")
     for index in range(1, len(SHARD_NAMES) + 1):
         gather(shard_dir(settings, edition, index) / "newsletters", folder)
     join_print_slices(folder.parent, settings.club.print.duplex)
-    printed = {k: sum(int(s["newsletters"][k]) for s in shards.values())
-               for k in ("print_pieces", "print_pages", "batches")}
-    counts = {"html": written, "text": written, **printed, "skipped": prepared.skipped}
-    seconds = time.perf_counter() - started
-    report("newsletters", f"{counts['html']:,} e-mail and {counts['print_pieces']:,} printed "
-           f"({counts['print_pages']:,} pages) in {seconds:.1f} s")
-    return dg.MaterializeResult(metadata={k: int(v) for k, v in counts.items()})
+    counts = {k: sum(int(s["newsletters"][k]) for s in shards.values())
+              for k in ("print_pieces", "print_pages", "batches")}
+    report("newsletters", f"{counts['print_pieces']:,} printed ({counts['print_pages']:,} "
+           f"pages) gathered in {time.perf_counter() - started:.1f} s")
+    return dg.MaterializeResult(metadata=counts)
 
 
 LETTERS_MATCH_PLAN = "every_post_piece_once_and_no_suppressed_member"
@@ -203,4 +224,5 @@ def letters(context: dg.AssetExecutionContext, settings: ClubPressSettings,
 
 # Render steps and the edition folder each one fills.
 RENDER_PARTS = {"monthly_report": "report", "newsletters": "newsletters",
+                "print_newsletters": "newsletters",
                 "letters": "letters", "proofs": "proofs", "sms": "sms", "emails": "email"}

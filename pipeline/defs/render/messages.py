@@ -70,7 +70,7 @@ def emails(context: dg.AssetExecutionContext, settings: ClubPressSettings,
 @dg.asset(
     partitions_def=editions,
     group_name="render",
-    deps=["letters", "newsletters", "sms", "emails"],
+    deps=["letters", "newsletters", "print_newsletters", "sms", "emails"],
     description="What was produced per channel: every piece of the contact plan has "
     "exactly one output (a print page range, an .eml or an SMS row).",
     check_specs=[dg.AssetCheckSpec(

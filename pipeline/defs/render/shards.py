@@ -17,7 +17,8 @@ and stamp many (`pipeline.lib.documents.stamp`):
 Dagster's multiprocess executor runs the shards of a step side by side (one process per
 core), and Kubernetes or Celery executors one pod or worker each. A shard writes its PDFs
 to its own work folder `out/.work/render/<edition>/shard-N/` and returns what it
-rendered; the `letters` and `newsletters` steps gather the files and write the manifest.
+rendered; the `letters` and `print_newsletters` steps gather the files and write the
+manifest.
 Shards share nothing but the plan's files and the out folder, so they may run on
 different machines when `out` is a shared volume.
 
