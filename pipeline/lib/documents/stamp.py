@@ -53,6 +53,7 @@ from weasyprint.formatting_structure import boxes
 from pipeline.lib.documents.pdf import (
     RenderError, _name_subsets_by_content, css, lay_out, write_document)
 
+LANG_WRAPPER = "stamp-lang"  # the class of the wrapper that carries a group's language
 BG_ID = "stamp-bg-id"  # the background section's data-bg, replaced by its key once keyed
 # An invisible line: what a one-line marked part holds in the background.
 HOLD = Markup('<span class="stamp-hold">\u00a0</span>')
@@ -105,7 +106,9 @@ class Stamp:
         if not self.split:
             return Markup(' {}="{}"').format(name, value)
         self.values[name] = str(value)
-        return Markup(' data-bg="{}"').format(BG_ID) if name == "id" else Markup(' {}=""').format(name)
+        if name == "id":
+            return Markup(' data-bg="{}"').format(BG_ID)
+        return Markup(' {}=""').format(name)
 
 
 WHOLE = Stamp(split=False)
@@ -193,19 +196,20 @@ def _start_tag(element, extra_class: str, data: str = "", drop: tuple[str, ...] 
     return f"<{_tag(element)}{text}{data}>"
 
 
-def _walk(box, stack: list, found: list, mark: str = "data-stamp") -> None:
-    """Pre-order: (box, its ancestors) for each block box whose element has the
-    attribute `mark`, its first fragment only."""
+def _walk(box, stack: list, found: list, marks: tuple[str, ...] = ("data-stamp",)) -> None:
+    """Pre-order: (box, its ancestors) for each block box whose element has one of the
+    attributes `marks`, its first fragment only."""
     element = getattr(box, "element", None)
     if (element is not None and isinstance(box, (boxes.BlockContainerBox, boxes.FlexBox))
-            and not isinstance(box, boxes.LineBox) and mark in element.attrib
+            and not isinstance(box, boxes.LineBox)
+            and any(mark in element.attrib for mark in marks)
             and not any(b.element is element for b in stack)):
         found.append((box, list(stack)))
     stack.append(box)
     for child in box.all_children():
         child = getattr(child, "_box", child)  # an absolutely positioned box's placeholder
         if isinstance(child, boxes.Box):
-            _walk(child, stack, found, mark)
+            _walk(child, stack, found, marks)
     stack.pop()
 
 
@@ -223,7 +227,7 @@ def _var(box, ancestors: list, page: int, page_box) -> Var:
         if element is None or id(element) in seen or _tag(element) in ("html", "body"):
             continue
         seen.add(id(element))
-        if "stamp-lang" in element.attrib.get("class", "").split():
+        if LANG_WRAPPER in element.attrib.get("class", "").split():
             wrapper_lang |= {element.attrib["lang"]} if "lang" in element.attrib else set()
             continue  # the background's wrapper: the overlay has its own
         chain.append(element)
@@ -259,28 +263,27 @@ def lay_out_backgrounds(kind: Kind, sections: dict[str, str], folder: Path, file
     html = kind.document([_wrapped(lang, parts) for lang, parts in groups.items()], False)
     what = f"{kind.name} backgrounds {file}"
     document = lay_out(html, what, [*kind.stylesheets, css(BACKGROUND_CSS)])
+    # One walk per page: a background's section (data-bg) comes before its marked parts,
+    # and each background starts on a page of its own.
     firsts: dict[str, int] = {}
-    marked_by_page = []
+    found: dict[str, list[Var]] = {k: [] for k in sections}
+    current = None
     for number, page in enumerate(document.pages):
-        starting: list = []
-        _walk(page._page_box, [], starting, "data-bg")
-        for box, _ in starting:
-            firsts.setdefault(box.element.attrib["data-bg"], number)
         marked: list = []
-        _walk(page._page_box, [], marked)
-        marked_by_page.append(marked)
+        _walk(page._page_box, [], marked, ("data-bg", "data-stamp"))
+        for box, ancestors in marked:
+            key = box.element.attrib.get("data-bg")
+            if key is not None:
+                if key not in firsts:  # its first page (a section can span pages)
+                    firsts[key], current = number, key
+            else:
+                found[current].append(_var(box, ancestors, number - firsts[current],
+                                           page._page_box))
     missing = [k for k in sections if k not in firsts]
     if missing:
         raise RenderError(f"{what}: no page holds background(s) {', '.join(missing[:3])}")
     order = sorted(firsts.values()) + [len(document.pages)]
     ends = {first: order[i + 1] for i, first in enumerate(order[:-1])}
-    found: dict[str, list[Var]] = {k: [] for k in sections}
-    owner = {first: k for k, first in firsts.items()}
-    current = None
-    for number, (page, marked) in enumerate(zip(document.pages, marked_by_page)):
-        current = owner.get(number, current)
-        for box, ancestors in marked:
-            found[current].append(_var(box, ancestors, number - firsts[current], page._page_box))
     folder.mkdir(parents=True, exist_ok=True)
     (folder / file).write_bytes(write_document(document, what))
     return {k: Background(k, file, firsts[k], ends[firsts[k]] - firsts[k], tuple(found[k]))
@@ -305,7 +308,7 @@ def _without_lang(section: str) -> tuple[str | None, str]:
 def _wrapped(lang: str | None, sections: list[str]) -> str:
     """Sections under a wrapper carrying their language (see `_overlay`)."""
     attribute = f' lang="{html_lib.escape(lang, quote=True)}"' if lang else ""
-    return f'<div class="stamp-lang"{attribute}>' + "".join(sections) + "</div>"
+    return f'<div class="{LANG_WRAPPER}"{attribute}>' + "".join(sections) + "</div>"
 
 
 @dataclass
@@ -356,7 +359,7 @@ def _misplaced(document, splits: Sequence[Split], backgrounds: dict[str, Backgro
     seen: set[tuple[int, int]] = set()
     for number, page in enumerate(document.pages):
         marked: list = []
-        _walk(page._page_box, [], marked, "data-stamp-at")
+        _walk(page._page_box, [], marked, ("data-stamp-at",))
         for box, _ in marked:
             at = box.element.attrib["data-stamp-at"]
             index, which = map(int, at.split(":"))

@@ -144,8 +144,8 @@ CONTACT_PURPOSE = "purpose"  # optional: without it every history contact counts
 
 
 MAX_ID_PART_CHARS = 48
-_SAFE_PART = rf"^[A-Za-z0-9_-]{{1,{MAX_ID_PART_CHARS}}}$"
 _SAFE_TEXT = re.compile(rf"[A-Za-z0-9_-]{{1,{MAX_ID_PART_CHARS}}}")
+_SAFE_PART = f"^{_SAFE_TEXT.pattern}$"  # the same rule for Arrow's whole-text match
 _UNSAFE_CHAR = re.compile(r"[^A-Za-z0-9_-]")
 _HASH_CHARS = 8
 _NO_SEPARATOR = pa.scalar("", pa.large_string())

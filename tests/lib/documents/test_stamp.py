@@ -15,14 +15,13 @@ import numpy as np
 import pandas as pd
 import pikepdf
 import pytest
+from markupsafe import Markup, escape
 from pypdf import PdfReader
 
 from pipeline.config import load_config
 from pipeline.lib.documents import letters as lt
 from pipeline.lib.documents import newsletter as nl
 from pipeline.lib.documents import proofs
-from markupsafe import Markup, escape
-
 from pipeline.lib.documents.pdf import lay_out, render_pdf, write_document
 from pipeline.lib.documents.stamp import (WHOLE, Kind, lay_out_backgrounds, split_piece,
                                           stamp_pieces)
@@ -160,8 +159,10 @@ def test_every_background_is_carried_once_per_file_and_reruns_match(tmp_path):
 def _two_language_kind() -> Kind:
     def document(sections, overlay):
         return ('<html lang="zh-CN"><head><style>@page { size: A6; margin: 10mm } '
-                "body { margin: 0 } section { break-before: page } section:first-child { break-before: auto } "
-                ".to { font-size: 14pt; line-height: 24px } .sal { color: #805030; line-height: 20px }</style></head><body>"
+                "body { margin: 0 } section { break-before: page } "
+                "section:first-child { break-before: auto } "
+                ".to { font-size: 14pt; line-height: 24px } "
+                ".sal { color: #805030; line-height: 20px }</style></head><body>"
                 + "".join(sections) + "</body></html>")
     return Kind("two languages", document)
 
