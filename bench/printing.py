@@ -38,7 +38,8 @@ from pipeline.config import load_config
 from pipeline.defs.render.shards import SHARD_ASSETS, SHARD_NAMES
 from pipeline.defs.resources import run_config
 from pipeline.lib.documents import letters, newsletter
-from pipeline.run import PRELOAD, QUIET, monthly_job
+from pipeline.run import QUIET, monthly_job
+from pipeline.steps import PRELOAD
 
 FLOOR_PAGES = int(os.environ.get("BENCH_FLOOR_PAGES", "100"))
 CORES = len(os.sched_getaffinity(0))

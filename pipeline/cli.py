@@ -18,6 +18,7 @@ from pipeline.lib.edition import Edition, today
 from pipeline.lib.documents.glyphs import FontsMissing
 from pipeline.lib.read.readers import ExportError
 from pipeline.settings import PATHS
+from pipeline.steps import start_step_server
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -117,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.processes > 1:
+        start_step_server()  # it imports the pipeline while this process does the same
     from pipeline.run import run_edition  # Dagster loads only for commands that need it
 
     if not args.exports.is_dir():

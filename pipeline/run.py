@@ -13,6 +13,7 @@ from pipeline.defs.resources import run_config
 from pipeline.lib.privacy import owner_only_umask, restrict_file
 from pipeline.lib.read.readers import ExportError
 from pipeline.settings import PATHS
+from pipeline.steps import PRELOAD
 
 
 class RunFailed(ExportError):
@@ -83,15 +84,6 @@ QUIET = {
 }
 
 
-# Step processes fork from a server that has imported these once; a fresh interpreter per
-# step would spend seconds importing Dagster, pandas, DuckDB and WeasyPrint, some forty
-# times a run. The server keeps the environment of the first multiprocess run in this
-# process (the CLI makes one run per process). The two `warm` modules load WeasyPrint's
-# fonts and Dagster's instance storage there once, so no step loads them again.
-PRELOAD = ["pipeline.definitions", "pipeline.run", "pipeline.defs.warm",
-           "pipeline.lib.documents.warm"]
-
-
 def monthly_job() -> dg.JobDefinition:
     """The job, loadable by name in every process the multiprocess executor starts."""
     from pipeline.definitions import defs
@@ -112,7 +104,7 @@ def run_edition(
 
     processes=1 runs every step in this process; more runs up to that many steps side by
     side with Dagster's multiprocess executor (the render shards in parallel), each step
-    in its own process (forked from a server that has the code loaded, see PRELOAD), with
+    in its own process (forked from a server that has the code loaded, see `pipeline.steps`), with
     the run's events in a temporary Dagster instance.
     """
     job = monthly_job()

@@ -1,5 +1,5 @@
 """Warm Dagster once in the step processes' parent: imported by the forkserver
-(`pipeline.run.PRELOAD`), like `pipeline.lib.documents.warm` for the fonts.
+(`pipeline.steps.PRELOAD`), like `pipeline.lib.documents.warm` for the fonts.
 
 Each step process the multiprocess executor forks first opens the run's instance. The
 first instance a process opens imports Dagster's storage modules and loads the SQL

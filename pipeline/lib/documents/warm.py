@@ -1,5 +1,5 @@
 """Warm WeasyPrint once in the step processes' parent: imported by the forkserver
-(`pipeline.run.PRELOAD`), so every step forked from it starts with the fonts found,
+(`pipeline.steps.PRELOAD`), so every step forked from it starts with the fonts found,
 loaded and shaped, and the process's FontConfiguration (`pdf.font_config`) made.
 
 Without it each render step spent its first seconds on fontconfig and on opening the
