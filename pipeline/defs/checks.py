@@ -2,19 +2,23 @@
 
 The tests a reader relies on (unique keys, no blanks, known values, dates inside the
 edition, references between marts) are declared in `pipeline/sql/marts/marts.yml`; one
-factory, `declared_checks`, turns each mart's list into blocking asset checks that DuckDB
-runs over the mart's Parquet. Reconciliations across marts are written out below.
+factory turns each mart's list into blocking asset checks (`declared_specs`), which the
+mart's asset runs in DuckDB over the rows it produces (`declared_results`).
+Reconciliations across marts are written out below.
 """
 
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import yaml
 
+from pipeline.lib.edition import Edition
 from pipeline.settings import PATHS
 
 DECLARED_TESTS = PATHS.sql / "marts" / "marts.yml"
@@ -84,8 +88,8 @@ def load_declared_tests(path: Path = DECLARED_TESTS) -> dict[str, list[DeclaredT
     return {model: [_test(model, spec) for spec in specs] for model, specs in declared.items()}
 
 
-def count_failing(test: DeclaredTest, mart: Path | pd.DataFrame, params: dict,
-                  other: Path | pd.DataFrame | None = None) -> int:
+def count_failing(test: DeclaredTest, mart: Path | pd.DataFrame | pa.Table, params: dict,
+                  other: Path | pd.DataFrame | pa.Table | None = None) -> int:
     """Rows of `mart` failing `test`, the edition's dates bound as $first_day, $last_day
     and $as_of (a test that does not use them is run without)."""
     with duckdb.connect() as con:
@@ -98,36 +102,27 @@ def count_failing(test: DeclaredTest, mart: Path | pd.DataFrame, params: dict,
         return int(con.execute(test.failing_sql, used or None).fetchone()[0])
 
 
-def _declared_check(model: str, tests: list[DeclaredTest]) -> dg.AssetChecksDefinition:
-    """One step per mart: its tests run over the Parquet the IO manager stored for it."""
-
-    @dg.multi_asset_check(
-        name=f"{model}_declared_tests",
-        specs=[dg.AssetCheckSpec(t.name, asset=model, blocking=True, description=t.description,
-                                 additional_deps=[t.other] if t.other else None)
-               for t in tests],
-        required_resource_keys={"settings", "io_manager"},
-    )
-    def _check(context: dg.AssetCheckExecutionContext):
-        settings, stored = context.resources.settings, context.resources.io_manager
-        edition = settings.edition(context)
-        params = {"first_day": edition.first_day, "last_day": edition.last_day,
-                  "as_of": edition.as_of}
-
-        def rows(asset: str) -> Path:
-            return stored.folder(context.partition_key, asset) / "rows.parquet"
-
-        for test in tests:
-            other = rows(test.other) if test.other else None
-            failing = count_failing(test, rows(model), params, other)
-            yield dg.AssetCheckResult(check_name=test.name, asset_key=model,
-                                      passed=failing == 0, metadata={"failing_rows": failing})
-
-    return _check
+DECLARED = load_declared_tests()
 
 
-def declared_checks(declared: dict[str, list[DeclaredTest]]) -> list[dg.AssetChecksDefinition]:
-    return [_declared_check(model, tests) for model, tests in declared.items()]
+def declared_specs(model: str) -> list[dg.AssetCheckSpec]:
+    """The blocking checks marts.yml declares on `model`, for its asset's check_specs. The
+    asset runs them in its own step (`declared_results`): a step of their own would cost
+    a process per mart, about half a second each on the run's critical path."""
+    return [dg.AssetCheckSpec(t.name, asset=model, blocking=True, description=t.description)
+            for t in DECLARED.get(model, [])]
+
+
+def declared_results(model: str, rows: Path | pd.DataFrame | pa.Table, edition: Edition,
+                     **others: Path | pd.DataFrame | pa.Table) -> Iterator[dg.AssetCheckResult]:
+    """The results of `declared_specs(model)` over the mart's rows; a relationship's other
+    mart is passed by name (an input of the asset)."""
+    params = {"first_day": edition.first_day, "last_day": edition.last_day,
+              "as_of": edition.as_of}
+    for test in DECLARED.get(model, []):
+        failing = count_failing(test, rows, params, others[test.other] if test.other else None)
+        yield dg.AssetCheckResult(check_name=test.name, asset_key=model,
+                                  passed=failing == 0, metadata={"failing_rows": failing})
 
 
 def _result(passed: bool, **metadata) -> dg.AssetCheckResult:
@@ -150,4 +145,4 @@ def overdue_reconciles(complaint_overdue_by_owner: pd.DataFrame,
                    in_backlog=in_backlog, duplicate_cases=duplicates)
 
 
-MART_CHECKS = [*declared_checks(load_declared_tests()), overdue_reconciles]
+MART_CHECKS = [overdue_reconciles]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import dagster as dg
 import pandas as pd
 import pytest
 
@@ -67,3 +68,18 @@ def test_declared_tests_name_only_marts_the_job_builds_and_their_columns(tmp_pat
 def test_a_test_that_cannot_be_understood_names_the_mart():
     with pytest.raises(DeclaredTestError, match="segments: each test is one of"):
         _test("segments", {"uniq": ["member_id"]})
+
+
+def test_every_declared_test_is_a_blocking_check_run_by_its_marts_own_step():
+    """A declared test no step runs would never stop an edition. Each is a blocking check
+    of the asset that builds its mart, so it runs as the mart is built and the steps
+    after the mart wait for it."""
+    from pipeline.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    for model, tests in load_declared_tests().items():
+        specs = {spec.name: spec for spec in graph.get(dg.AssetKey(model)).assets_def.check_specs
+                 if spec.asset_key == dg.AssetKey(model)}
+        for test in tests:
+            assert test.name in specs, (model, test.name)
+            assert specs[test.name].blocking, (model, test.name)

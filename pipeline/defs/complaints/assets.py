@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipeline.defs.checks import declared_results, declared_specs
 from pipeline.defs.partitions import editions
 from pipeline.defs.resources import ClubPressSettings, as_parquet
 from pipeline.lib.rules.complaints import (
@@ -46,13 +47,15 @@ def _received_before(stg_complaints: Path, cutoff_at) -> int:
     ins=STAGED,
     check_specs=[dg.AssetCheckSpec(RECEIVED_BALANCE, asset="complaint_stats", blocking=True,
                                    description="The 'all' rows add up to every loaded "
-                                   "complaint received before the cut-off.")],
+                                   "complaint received before the cut-off."),
+                 *declared_specs("complaint_stats")],
     description="Per month and category: volumes, response and resolution times, SLA breach "
     "rate, satisfaction, reopen rate, repeat complainants.",
 )
 def complaint_stats(context: dg.AssetExecutionContext, settings: ClubPressSettings,
                     stg_complaints: Path):
-    cutoff_at = settings.edition(context).cutoff_at
+    edition = settings.edition(context)
+    cutoff_at = edition.cutoff_at
     sla = settings.club.complaints.sla
     frame = monthly_stats(stg_complaints, cutoff_at, sla,
                           _working(settings, stg_complaints, cutoff_at))
@@ -61,30 +64,39 @@ def complaint_stats(context: dg.AssetExecutionContext, settings: ClubPressSettin
     counted = int(frame.loc[frame["category"] == ALL_CATEGORIES, "received"].sum())
     yield dg.AssetCheckResult(check_name=RECEIVED_BALANCE, passed=counted == expected,
                               metadata={"counted": counted, "expected": expected})
+    yield from declared_results("complaint_stats", frame, edition)
 
 
 @dg.asset(partitions_def=editions, group_name="complaints", ins=STAGED,
+          check_specs=declared_specs("complaint_backlog"),
           description="Open complaints at the cut-off with their age band and overdue flag.")
 def complaint_backlog(context: dg.AssetExecutionContext, settings: ClubPressSettings,
-                      stg_complaints: Path) -> dg.Output:
-    cutoff_at = settings.edition(context).cutoff_at
-    frame = backlog(stg_complaints, cutoff_at, settings.club.complaints.sla,
-                    _working(settings, stg_complaints, cutoff_at))
-    return dg.Output(frame, metadata={"open": len(frame),
-                                      "overdue": int(frame["is_overdue"].sum())})
+                      stg_complaints: Path):
+    edition = settings.edition(context)
+    frame = backlog(stg_complaints, edition.cutoff_at, settings.club.complaints.sla,
+                    _working(settings, stg_complaints, edition.cutoff_at))
+    yield dg.Output(frame, metadata={"open": len(frame),
+                                     "overdue": int(frame["is_overdue"].sum())})
+    yield from declared_results("complaint_backlog", frame, edition)
 
 
 @dg.asset(partitions_def=editions, group_name="complaints",
           ins={"complaint_backlog": dg.AssetIn(metadata=as_parquet())},
+          check_specs=declared_specs("complaint_overdue_by_owner"),
           description="Overdue open complaints per first-contact owner (accountable).")
-def complaint_overdue_by_owner(complaint_backlog: Path) -> dg.Output:
+def complaint_overdue_by_owner(context: dg.AssetExecutionContext, settings: ClubPressSettings,
+                               complaint_backlog: Path):
     frame = overdue_by_owner(complaint_backlog)
-    return dg.Output(frame, metadata={"owners": len(frame)})
+    yield dg.Output(frame, metadata={"owners": len(frame)})
+    yield from declared_results("complaint_overdue_by_owner", frame, settings.edition(context))
 
 
 @dg.asset(partitions_def=editions, group_name="complaints", ins=STAGED,
+          check_specs=declared_specs("complaint_anomalies"),
           description="Complaints whose times contradict each other (excluded from medians).")
 def complaint_anomalies(context: dg.AssetExecutionContext, settings: ClubPressSettings,
-                        stg_complaints: Path) -> dg.Output:
-    frame = timing_anomalies(stg_complaints, settings.edition(context).cutoff_at)
-    return dg.Output(frame, metadata={"rows": len(frame)})
+                        stg_complaints: Path):
+    edition = settings.edition(context)
+    frame = timing_anomalies(stg_complaints, edition.cutoff_at)
+    yield dg.Output(frame, metadata={"rows": len(frame)})
+    yield from declared_results("complaint_anomalies", frame, edition)

@@ -8,6 +8,7 @@ import pyarrow.compute as pc
 import pandas as pd
 
 from pipeline.defs.calendar.assets import club_calendar
+from pipeline.defs.checks import declared_results, declared_specs
 from pipeline.defs.partitions import editions
 from pipeline.defs.resources import ClubPressSettings, only_columns
 from pipeline.lib.rules.calendar import festivals_in_month
@@ -44,6 +45,7 @@ NOT_SUPPRESSED = "no_piece_for_a_suppressed_member"
                           description="Every request is planned or suppressed, once."),
         dg.AssetCheckSpec(NOT_SUPPRESSED, asset="contact_plan", blocking=True,
                           description="No member who must not be contacted gets a piece."),
+        *declared_specs("contact_plan"),
     ],
 )
 def contact_plan(context: dg.AssetExecutionContext, settings: ClubPressSettings,
@@ -88,6 +90,7 @@ def contact_plan(context: dg.AssetExecutionContext, settings: ClubPressSettings,
     yield dg.AssetCheckResult(check_name=NOT_SUPPRESSED, asset_key="contact_plan",
                               passed=not leaked,
                               metadata={"leaked": json.dumps(leaked[:20], ensure_ascii=False)})
+    yield from declared_results("contact_plan", result.plan, edition)
 
 
 @dg.asset(
@@ -99,11 +102,13 @@ def contact_plan(context: dg.AssetExecutionContext, settings: ClubPressSettings,
     description="What works: the share of greeted members who bought within the response "
     "window, per kind and channel, beside members due the same greeting who were not sent "
     "it (SQL mart).",
+    check_specs=declared_specs("care_response"),
 )
 def care_response(context: dg.AssetExecutionContext, settings: ClubPressSettings,
-                  stg_contacts: Staged, stg_transactions: Staged) -> dg.Output:
+                  stg_contacts: Staged, stg_transactions: Staged):
     edition = settings.edition(context)
     frame = care.care_response(stg_contacts.frame, care.earlier_plans(settings.out, edition.month),
                                stg_transactions.frame, settings.club.care, edition)
-    return dg.Output(frame, metadata={"rows": len(frame),
-                                      "greetings": int(frame["members"].sum())})
+    yield dg.Output(frame, metadata={"rows": len(frame),
+                                     "greetings": int(frame["members"].sum())})
+    yield from declared_results("care_response", frame, edition)
