@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipeline.defs.checks import MART_CHECKS
 from pipeline.defs.calendar.assets import anniversaries, holidays, upcoming_birthdays
 from pipeline.defs.complaints.assets import (
     complaint_anomalies,
@@ -66,7 +65,6 @@ def build_defs() -> dg.Definitions:
     schedules, sensors = automation(monthly_edition)
     return dg.Definitions(
         assets=ASSETS,
-        asset_checks=MART_CHECKS,
         jobs=[monthly_edition],
         schedules=schedules,
         sensors=sensors,

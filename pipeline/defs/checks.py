@@ -4,7 +4,7 @@ The tests a reader relies on (unique keys, no blanks, known values, dates inside
 edition, references between marts) are declared in `pipeline/sql/marts/marts.yml`; one
 factory turns each mart's list into blocking asset checks (`declared_specs`), which the
 mart's asset runs in DuckDB over the rows it produces (`declared_results`).
-Reconciliations across marts are written out below.
+Reconciliations are written out in the assets they check.
 """
 
 
@@ -124,25 +124,3 @@ def declared_results(model: str, rows: Path | pd.DataFrame | pa.Table, edition: 
         yield dg.AssetCheckResult(check_name=test.name, asset_key=model,
                                   passed=failing == 0, metadata={"failing_rows": failing})
 
-
-def _result(passed: bool, **metadata) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(passed=bool(passed), metadata={k: int(v) for k, v in metadata.items()})
-
-
-def _duplicates(frame: pd.DataFrame, columns: list[str]) -> int:
-    return int(frame.duplicated(columns).sum())
-
-
-@dg.asset_check(asset="complaint_overdue_by_owner", blocking=True,
-                additional_ins={"complaint_backlog": dg.AssetIn("complaint_backlog")},
-                description="Overdue cases by owner add up to the overdue cases in the backlog.")
-def overdue_reconciles(complaint_overdue_by_owner: pd.DataFrame,
-                       complaint_backlog: pd.DataFrame):
-    by_owner = int(complaint_overdue_by_owner["overdue_cases"].sum())
-    in_backlog = int(complaint_backlog["is_overdue"].sum())
-    duplicates = _duplicates(complaint_backlog, ["complaint_id"])
-    return _result(by_owner == in_backlog and duplicates == 0, by_owner=by_owner,
-                   in_backlog=in_backlog, duplicate_cases=duplicates)
-
-
-MART_CHECKS = [overdue_reconciles]

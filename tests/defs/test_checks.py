@@ -83,3 +83,26 @@ def test_every_declared_test_is_a_blocking_check_run_by_its_marts_own_step():
         for test in tests:
             assert test.name in specs, (model, test.name)
             assert specs[test.name].blocking, (model, test.name)
+
+
+@pytest.mark.parametrize("twice, passed", [(False, True), (True, False)])
+def test_overdue_by_owner_reconciles_with_a_backlog_that_lists_each_case_once(
+        tmp_path: Path, twice: bool, passed: bool):
+    """The owners' table is what staff chase: a case the backlog lists twice would be
+    chased twice and counted twice, so the reconciliation check fails."""
+    from pipeline.defs.complaints.assets import OVERDUE_RECONCILES, complaint_overdue_by_owner
+    from pipeline.defs.resources import ClubPressSettings
+
+    golden = Path(__file__).resolve().parents[1] / "golden" / "bundled-2026-12" / "tables"
+    backlog = pd.read_csv(golden / "complaint_backlog.csv", dtype={"is_overdue": bool})
+    if twice:
+        backlog = pd.concat([backlog, backlog[backlog["is_overdue"]].head(1)])
+    path = tmp_path / "backlog.parquet"
+    backlog.to_parquet(path)
+    context = dg.build_asset_context(partition_key="2026-12-01")
+    settings = ClubPressSettings(as_of="2026-11-20")
+    results = list(complaint_overdue_by_owner(context, settings, path))
+    check = next(r for r in results if isinstance(r, dg.AssetCheckResult)
+                 and r.check_name == OVERDUE_RECONCILES)
+    assert check.passed is passed
+    assert check.metadata["duplicate_cases"].value == int(twice)

@@ -25,6 +25,7 @@ from pipeline.lib.rules.complaints import (
 from pipeline.settings import PATHS
 
 RECEIVED_BALANCE = "received_matches_export"
+OVERDUE_RECONCILES = "overdue_reconciles"
 STAGED = {"stg_complaints": dg.AssetIn(metadata=as_parquet())}
 
 
@@ -82,12 +83,23 @@ def complaint_backlog(context: dg.AssetExecutionContext, settings: ClubPressSett
 
 @dg.asset(partitions_def=editions, group_name="complaints",
           ins={"complaint_backlog": dg.AssetIn(metadata=as_parquet())},
-          check_specs=declared_specs("complaint_overdue_by_owner"),
+          check_specs=[dg.AssetCheckSpec(OVERDUE_RECONCILES, asset="complaint_overdue_by_owner",
+                                         blocking=True, description="Overdue cases by owner add "
+                                         "up to the overdue cases in the backlog."),
+                       *declared_specs("complaint_overdue_by_owner")],
           description="Overdue open complaints per first-contact owner (accountable).")
 def complaint_overdue_by_owner(context: dg.AssetExecutionContext, settings: ClubPressSettings,
                                complaint_backlog: Path):
     frame = overdue_by_owner(complaint_backlog)
     yield dg.Output(frame, metadata={"owners": len(frame)})
+    cases = pq.read_table(complaint_backlog, columns=["complaint_id", "is_overdue"])
+    by_owner = int(frame["overdue_cases"].sum())
+    in_backlog = int(pc.sum(cases["is_overdue"]).as_py() or 0)
+    duplicates = cases.num_rows - pc.count_distinct(cases["complaint_id"], mode="all").as_py()
+    yield dg.AssetCheckResult(check_name=OVERDUE_RECONCILES,
+                              passed=by_owner == in_backlog and duplicates == 0,
+                              metadata={"by_owner": by_owner, "in_backlog": in_backlog,
+                                        "duplicate_cases": duplicates})
     yield from declared_results("complaint_overdue_by_owner", frame, settings.edition(context))
 
 
