@@ -8,7 +8,7 @@ CJK fonts (tens of MB each), once per step and per shard.
 
 from __future__ import annotations
 
-from pipeline.lib.documents import pdf
+from pipeline.lib.documents import glyphs, pdf
 
 # Every face the letters, newsletters and report use, in regular and bold.
 FACES = ("Noto Serif CJK SC", "Noto Serif CJK TC", "Noto Sans CJK SC", "Noto Sans CJK TC",
@@ -26,3 +26,6 @@ def warm() -> int:
 
 
 warm()
+# The letter fonts' character maps, decoded once here (about 1 s): the members' ingest
+# and the letters check every name and address against them.
+glyphs.missing_glyphs("", glyphs.LETTER_FONTS)
