@@ -118,13 +118,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if not args.exports.is_dir():
+        raise UsageError(f"--exports {args.exports}: not a folder")
+    config = load_config(args.config)
     if args.processes > 1:
         start_step_server()  # it imports the pipeline while this process does the same
     from pipeline.run import run_edition  # Dagster loads only for commands that need it
 
-    if not args.exports.is_dir():
-        raise UsageError(f"--exports {args.exports}: not a folder")
-    config = load_config(args.config)
     edition = Edition.after(args.as_of or today(config.timezone), config.timezone, args.month)
     final = run_edition(
         exports=args.exports.resolve(),
