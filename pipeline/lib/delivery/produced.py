@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from pypdf import PdfReader
 
+from pipeline.lib.documents.pdf import destination_names
 from pipeline.lib.rules.contact import CHANNELS
 
 NEWSLETTER_ANCHOR = "nl-"  # newsletter print pieces are anchored as nl-<piece_id>
@@ -28,8 +28,7 @@ def newsletter_print_pieces(print_dir: Path) -> list[str]:
     piece's anchor is a named destination of its batch)."""
     pieces = []
     for path in sorted(print_dir.glob("*.pdf")) if print_dir.is_dir() else []:
-        names = PdfReader(path).named_destinations
-        pieces += [n.removeprefix(NEWSLETTER_ANCHOR) for n in names
+        pieces += [n.removeprefix(NEWSLETTER_ANCHOR) for n in destination_names(path)
                    if n.startswith(NEWSLETTER_ANCHOR)]
     return pieces
 

@@ -201,15 +201,31 @@ def join_pdfs(documents: list[bytes], pad_to_even: bool = False) -> bytes:
     return buffer.getvalue()
 
 
+def _destinations(document: pikepdf.Pdf) -> pikepdf.NameTree | None:
+    """The document's named destinations (each piece's anchor), if it has any."""
+    names = document.Root.get("/Names")
+    if names is None or "/Dests" not in names:
+        return None
+    return pikepdf.NameTree(names.Dests)
+
+
+def destination_names(path: Path) -> list[str]:
+    """The names of a PDF's named destinations, in name order (read by qpdf: pypdf takes
+    seven times as long on a batch of a thousand pieces)."""
+    with pikepdf.open(path) as document:
+        tree = _destinations(document)
+        return list(tree.keys()) if tree is not None else []
+
+
 def _copy_destinations(source: pikepdf.Pdf, joined: pikepdf.Pdf, offset: int,
                        into: pikepdf.NameTree) -> None:
     """Add the named destinations of `source` (each piece's anchor) to `into`, pointing
     at the same page among `joined`'s pages, which hold `source`'s from `offset` on."""
-    names = source.Root.get("/Names")
-    if names is None or "/Dests" not in names:
+    tree = _destinations(source)
+    if tree is None:
         return
     index = {page.objgen: number for number, page in enumerate(source.pages)}
-    for name, target in pikepdf.NameTree(names.Dests).items():
+    for name, target in tree.items():
         if isinstance(target, pikepdf.Dictionary):  # the {/D [...]} form
             target = target.D
         page = index.get(target[0].objgen)

@@ -55,3 +55,23 @@ def test_outputs_read_from_the_edition_folders(tmp_path):
     # the outbox row whose .eml is not there is no output
     assert sorted(zip(found["piece_id"], found["channel"])) == [
         ("P-mail", "email"), ("P-post", "post"), ("P-sms", "sms")]
+
+
+def test_print_newsletters_are_found_by_their_anchors_in_every_batch(tmp_path):
+    """A batch written by WeasyPrint alone and one joined from slices both name each
+    piece's anchor; an anchor that is not a newsletter piece's is not an output."""
+    from pipeline.lib.documents.pdf import join_pdfs, render_pdf
+
+    def part(ids: list[str]) -> bytes:
+        return render_pdf("<html><body>" + "".join(
+            f'<section id="{i}" style="break-after: page"><p>会员 {i}</p></section>'
+            for i in ids) + "</body></html>", "test batch").pdf
+
+    folder = tmp_path / "newsletters" / "print"
+    folder.mkdir(parents=True)
+    (folder / "batch-001.pdf").write_bytes(part(["nl-P-1", "cover"]))
+    (folder / "batch-002.pdf").write_bytes(join_pdfs([part(["nl-P-2"]), part(["nl-P-3"])]))
+    found = produced.outputs(tmp_path / "letters", tmp_path / "newsletters",
+                             tmp_path / "sms", tmp_path / "email")
+    assert sorted(zip(found["piece_id"], found["channel"])) == [
+        ("P-1", "post"), ("P-2", "post"), ("P-3", "post")]
