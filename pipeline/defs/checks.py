@@ -120,7 +120,9 @@ def declared_results(model: str, rows: Path | pd.DataFrame | pa.Table, edition: 
     params = {"first_day": edition.first_day, "last_day": edition.last_day,
               "as_of": edition.as_of}
     for test in DECLARED.get(model, []):
+        if test.other and test.other not in others:
+            raise DeclaredTestError(f"{DECLARED_TESTS.name}: {model}: {test.name} refers to "
+                                    f"{test.other}, which is no input of {model}'s asset")
         failing = count_failing(test, rows, params, others[test.other] if test.other else None)
         yield dg.AssetCheckResult(check_name=test.name, asset_key=model,
                                   passed=failing == 0, metadata={"failing_rows": failing})
-

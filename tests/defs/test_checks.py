@@ -106,3 +106,18 @@ def test_overdue_by_owner_reconciles_with_a_backlog_that_lists_each_case_once(
                  and r.check_name == OVERDUE_RECONCILES)
     assert check.passed is passed
     assert check.metadata["duplicate_cases"].value == int(twice)
+
+
+def test_a_relationship_to_a_mart_the_asset_does_not_read_names_both():
+    """churn_risk's members must be segments' members: run without segments, the test
+    cannot be run, and the error says which mart is missing."""
+    from pipeline.defs.checks import declared_results
+
+    edition = type("Edition", (), DECEMBER)()
+    churn = pd.DataFrame({"member_id": ["M1"], "reason": ["lapsed"]})
+    with pytest.raises(DeclaredTestError, match="churn_risk: .* refers to segments"):
+        list(declared_results("churn_risk", churn, edition))
+    segments = pd.DataFrame({"member_id": ["M2"]})
+    results = {r.check_name: r.passed
+               for r in declared_results("churn_risk", churn, edition, segments=segments)}
+    assert results["relationship_member_id_in_segments"] is False
