@@ -39,7 +39,7 @@ from pipeline.defs.render.shards import SHARD_ASSETS, SHARD_NAMES
 from pipeline.defs.resources import run_config
 from pipeline.lib.documents import letters, newsletter
 from pipeline.run import QUIET, monthly_job
-from pipeline.steps import PRELOAD
+from pipeline.steps import multiprocess_execution
 
 FLOOR_PAGES = int(os.environ.get("BENCH_FLOOR_PAGES", "100"))
 CORES = len(os.sched_getaffinity(0))
@@ -119,9 +119,7 @@ def floor(processes: int, documents: int) -> float:
 def pipeline(exports: Path, out: Path, warehouse: Path, processes: int) -> dict:
     """print_plan and the shards through Dagster's multiprocess executor."""
     config = run_config(exports, out, date(2026, 11, 20), None, warehouse)
-    config["execution"] = {"config": {"multiprocess": {
-        "max_concurrent": processes, "start_method": {"forkserver": {"preload_modules": PRELOAD}},
-    }}}
+    config["execution"] = multiprocess_execution(processes)
     home = out / ".work" / "dagster-bench"
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)

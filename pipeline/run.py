@@ -13,7 +13,7 @@ from pipeline.defs.resources import run_config
 from pipeline.lib.privacy import owner_only_umask, restrict_file
 from pipeline.lib.read.readers import ExportError
 from pipeline.settings import PATHS
-from pipeline.steps import PRELOAD
+from pipeline.steps import multiprocess_execution
 
 
 class RunFailed(ExportError):
@@ -118,9 +118,7 @@ def run_edition(
                                         raise_on_error=False)
         _raise_on_failure(result, out)
         return out / month
-    config["execution"] = {"config": {"multiprocess": {
-        "max_concurrent": processes, "start_method": {"forkserver": {"preload_modules": PRELOAD}},
-    }}}
+    config["execution"] = multiprocess_execution(processes)
     # The run's event log lives in the out folder's work area (not /tmp): a killed run's
     # leftovers are cleared by the next run, and nothing is written outside --out.
     home = out / ".work" / "dagster"

@@ -28,3 +28,11 @@ def start_step_server() -> None:
     multiprocess executor later finds it running and forks every step from it."""
     multiprocessing.get_context("forkserver").set_forkserver_preload(PRELOAD)
     forkserver.ensure_running()
+
+
+def multiprocess_execution(processes: int) -> dict:
+    """The run config's `execution`: up to `processes` steps side by side, each forked
+    from the server above."""
+    return {"config": {"multiprocess": {
+        "max_concurrent": processes, "start_method": {"forkserver": {"preload_modules": PRELOAD}},
+    }}}
