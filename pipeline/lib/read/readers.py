@@ -394,27 +394,35 @@ def _scan_records(path: Path) -> tuple[np.ndarray, bool]:
     An odd number of quotes in all means a stray quote or a file cut off inside a
     quoted field, which only the careful reader can report.
     """
-    if path.stat().st_size == 0:
+    size = path.stat().st_size
+    if size == 0:
         return np.zeros(0, np.int64), True
-    data = np.memmap(path, dtype=np.uint8, mode="r")
     end_pos, end_line, quotes_before, lines_before = [], [], 0, 0
-    for offset in range(0, len(data), SCAN_CHUNK):
-        chunk = np.asarray(data[offset : offset + SCAN_CHUNK])
-        quote_at = np.flatnonzero(chunk == 34)
-        newline_at = np.flatnonzero(chunk == 10)
-        # Quotes before each newline: a search among the (usually few) quotes.
-        parity = (np.searchsorted(quote_at, newline_at) + quotes_before) & 1
-        outside = parity == 0
-        end_pos.append(newline_at[outside] + offset)
-        end_line.append(np.arange(1, len(newline_at) + 1)[outside] + lines_before)
-        quotes_before = (quotes_before + len(quote_at)) & 1
-        lines_before += len(newline_at)
-    ends, lines = np.concatenate(end_pos), np.concatenate(end_line)
+    # Read into one buffer rather than mapping the file: a mapped file's pages count as
+    # the process's memory, the size of the export.
+    buffer = bytearray(SCAN_CHUNK)
+    offset = 0
+    with path.open("rb") as handle:
+        while count := handle.readinto(buffer):
+            chunk = np.frombuffer(buffer, np.uint8, count)
+            quote_at = np.flatnonzero(chunk == 34)
+            newline_at = np.flatnonzero(chunk == 10)
+            # Quotes before each newline: a search among the (usually few) quotes.
+            parity = (np.searchsorted(quote_at, newline_at) + quotes_before) & 1
+            outside = parity == 0
+            end_pos.append(newline_at[outside] + offset)
+            end_line.append(np.arange(1, len(newline_at) + 1)[outside] + lines_before)
+            quotes_before = (quotes_before + len(quote_at)) & 1
+            lines_before += len(newline_at)
+            offset += count
+    ends = np.concatenate(end_pos)
     start_pos = np.concatenate([[0], ends + 1])
-    start_line = np.concatenate([[1], lines + 1])
-    length = np.append(ends, len(data)) - start_pos  # the last record may lack a newline
-    first_byte = data[np.minimum(start_pos, len(data) - 1)]
-    blank = (length == 0) | ((length == 1) & (first_byte == 13))
+    start_line = np.concatenate([[1], np.concatenate(end_line) + 1])
+    length = np.append(ends, size) - start_pos  # the last record may lack a newline
+    blank = length == 0
+    single = np.flatnonzero(length == 1)  # a lone carriage return is blank too
+    if len(single):  # reads the pages of those records only
+        blank[single] = np.memmap(path, dtype=np.uint8, mode="r")[start_pos[single]] == 13
     return start_line[~blank], quotes_before == 0
 
 

@@ -1,19 +1,21 @@
 -- The quarantine of one staged table: for every row that cannot be used its first reason
 -- (row_quarantined), and every value blanked in a row that is kept (value_dropped), with
--- the value as written. Grain: one problem of one export line. Reads `checked` (a
--- stg_<table> model's rows with their q<stage><r|v>_<column> reasons and
+-- the value as written. Grain: one problem of one export line. Reads `staged` (a
+-- stg_<table> model's rows with their q<stage><r|v>_<column> reasons, `member_id` and
 -- `extra_problems`), `raw` (the export's text) and `columns` (each column's header as
 -- written, its position in the file and in the schema).
 with
 
-checked as (select * from checked),
+checked as (select * from staged),
 raw as (select * from raw),
 columns_ as (select * from columns),
 
+-- The few rows with a problem. Each import above is read once: DuckDB materialises a
+-- CTE read twice, which for a large export meant copying all its rows.
 with_problems as (
     select *
     from (select *, coalesce(*columns('^q\d[rv]_')) as first_problem from checked)
-    where first_problem is not null
+    where first_problem is not null or len(extra_problems) > 0
 ),
 
 cells as (
@@ -33,7 +35,7 @@ entries as (
     union all
     select source_line, 1, 'value_dropped', problem.column_name, problem.reason, null
     from (select source_line, unnest(extra_problems) as problem
-          from checked where len(extra_problems) > 0)
+          from with_problems where len(extra_problems) > 0)
 ),
 
 ranked as (
@@ -62,18 +64,17 @@ reported as (
         or (action = 'value_dropped' and first_reasons.line is null)
 ),
 
+reported_lines as (
+    select * from raw where _line in (select line from reported)
+),
+
 -- The text of every column of the reported lines, the unknown ones too.
 written as (
-    unpivot (
-        select _line, columns(lambda c: not starts_with(c, '_'))
-        from raw
-        where _line in (select line from reported)
-    )
+    unpivot (select _line, columns(lambda c: not starts_with(c, '_')) from reported_lines)
     on columns(lambda c: not starts_with(c, '_')) into name column_name value text
     union all
     select _line, cell.column_name, cell.value
-    from (select _line, unnest(_extra) as cell
-          from raw where _line in (select line from reported))
+    from (select _line, unnest(_extra) as cell from reported_lines)
 ),
 
 final as (

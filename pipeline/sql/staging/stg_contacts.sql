@@ -11,7 +11,6 @@ raw as (
                   []) as _plain
     from raw
 ),
-known_members as (select member_id from known_members),
 
 screened as (
     select
@@ -82,19 +81,11 @@ unique_ids as (
         usable.*,
         first_lines.first_line,
         problem(first_line < _line,
-                'contact_id: duplicate of line ' || first_line || ' (the first is kept)') as q5r_contact_id
+                'contact_id: duplicate of line ' || first_line || ' (the first is kept)') as q5r_contact_id,
+        null::varchar as q6r_member_id  -- set by unknown_members.sql
     from usable
     left join first_lines
         on first_lines.contact_id_value = usable.contact_id_value and not usable.is_unusable
-),
-
-members_known as (
-    select
-        unique_ids.*,
-        problem(member_id_value is not null and $check_members and known_members.member_id is null,
-                'member_id: not a loaded member') as q6r_member_id
-    from unique_ids
-    left join known_members on known_members.member_id = unique_ids.member_id_value
 ),
 
 final as (
@@ -107,7 +98,7 @@ final as (
         _line as source_line,
         is_unusable or coalesce(q5r_contact_id, q6r_member_id) is not null as is_quarantined,
         columns('^q\d[rv]_')
-    from members_known
+    from unique_ids
 )
 
 select * from final

@@ -13,7 +13,6 @@ raw as (
                   []) as _plain
     from raw
 ),
-known_members as (select member_id from known_members),
 
 screened as (
     select
@@ -54,10 +53,8 @@ checked as (
         checked(returned_on_value, returned_on_text is not null, true, 'returned_on', 'not a valid date') as q2r_returned_on,
         problem(piece_id_value is null and member_id_value is null,
                 'piece_id or member_id: required, all blank') as q4r_piece_id,
-        problem(member_id_value is not null and $check_members and known_members.member_id is null,
-                'member_id: not a loaded member') as q6r_member_id
+        null::varchar as q6r_member_id  -- set by unknown_members.sql
     from typed
-    left join known_members on known_members.member_id = typed.member_id_value
 ),
 
 final as (

@@ -94,6 +94,30 @@ def test_transactions_for_unknown_members_and_bad_values_are_quarantined(exports
     assert (txns.frame["txn_id"] == "T0001").sum() == 2  # line items share a txn_id
 
 
+def test_a_large_export_keeps_file_order_around_unknown_members(tmp_path, members):
+    """The staged rows follow the file (the warehouse and every rerun see the same order)
+    when members are looked up: many rows, so DuckDB works on them in parallel."""
+    known = list(members.frame["member_id"])
+    lines = ["txn_id,member_id,date,amount"]
+    unknown = set()
+    for n in range(1, 300_001):
+        member = known[n % len(known)]
+        if n % 50_000 == 7:
+            member = f"M9{n:06d}"
+            unknown.add(n + 1)  # the header is line 1
+        lines.append(f"T{n:07d},{member},2026-10-{n % 28 + 1:02d},{n % 900 + 10}.50")
+    (tmp_path / "transactions.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    staged = ingest_table(tmp_path, TABLES["transactions"], pd.Index(known), AS_OF,
+                          tmp_path / "rows.parquet")
+    rows = pd.read_parquet(tmp_path / "rows.parquet", columns=["source_line", "txn_id"])
+    assert rows["source_line"].is_monotonic_increasing and rows["source_line"].is_unique
+    assert len(rows) == 300_000 - len(unknown)
+    assert rows["txn_id"].iloc[0] == "T0000001" and rows["txn_id"].iloc[-1] == "T0300000"
+    assert {line for line, _, _ in problems(staged, ROW_QUARANTINED)} == unknown
+    assert staged.reconciliation() == {"rows_read": 300_000, "rows_loaded": 300_000 - len(unknown),
+                                       "rows_quarantined": len(unknown)}
+
+
 def test_complaints_from_unknown_or_blank_members_still_count(exports, members):
     complaints = staged_for(exports, members, "complaints")
     assert complaints.reconciliation() == {"rows_read": 4, "rows_loaded": 3, "rows_quarantined": 1}
