@@ -16,7 +16,9 @@
 -- max(1, ceil(5(r-1)/(n-1))), computed in integers (a lone member gets 3). R is reversed.
 with
 
-history as (
+-- Not materialised: its two readers scan the Parquet file again faster than DuckDB
+-- copies 7 million rows (0.4 s of 4 at 1M members).
+history as not materialized (
     select txn_id, member_id, txn_at::timestamp as txn_at, amount_cny::double as amount_cny
     from stg_transactions
     where txn_at::timestamp < $cutoff_at::timestamp

@@ -230,7 +230,9 @@ checked as (
     from lunar
 ),
 
-usable as (
+-- Not materialised: DuckDB would copy every member's row for its two readers, where
+-- first_lines needs only the id and whether the row is usable (1 s of 13 at 1M members).
+usable as not materialized (
     select
         *,
         coalesce(q0r_, q1r_member_id, q1r_name, q2r_member_id, q2r_name) is not null as is_unusable
