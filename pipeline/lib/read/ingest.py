@@ -185,8 +185,8 @@ def stage(
         con.execute("create temp view staged as select *"
                     + "".join(f", {column}" for column in missing) + " from checked")
         rows = con.sql(
-            r"select columns(lambda c: not regexp_matches(c, '^q\d_|^is_quarantined$|^extra_problems$')) "
-            "from staged where not is_quarantined"
+            r"select columns(lambda c: not regexp_matches(c, '^q\d[rv]_|^is_quarantined$|^extra_problems$')) "
+            "from checked where not is_quarantined"
             + ("" if _in_file_order(con) else " order by source_line"))
         quarantine = con.execute(sql_text("staging/quarantine"),
                                  {"table": table.name, "file": raw.path.name}).df()

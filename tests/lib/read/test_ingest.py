@@ -1,9 +1,11 @@
 from datetime import date
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
-from pipeline.lib.read.ingest import ROW_QUARANTINED, VALUE_DROPPED, ingest_table
+from pipeline.lib.read.ingest import (
+    ROW_QUARANTINED, VALUE_DROPPED, empty_staged_frame, ingest_table)
 from pipeline.lib.read.readers import ExportError
 from pipeline.lib.read.schema import TABLES
 
@@ -116,6 +118,23 @@ def test_a_large_export_keeps_file_order_around_unknown_members(tmp_path, member
     assert {line for line, _, _ in problems(staged, ROW_QUARANTINED)} == unknown
     assert staged.reconciliation() == {"rows_read": 300_000, "rows_loaded": 300_000 - len(unknown),
                                        "rows_quarantined": len(unknown)}
+
+
+def test_staged_rows_files_hold_the_staged_columns_only(tmp_path, exports, members):
+    """What DuckDB writes for the next steps and the warehouse: the contract's columns
+    and the source line, without the reasons staging kept beside them."""
+    known = pd.Index(members.frame["member_id"])
+    checked = set()
+    for name, table in TABLES.items():
+        rows_file = tmp_path / f"{name}.parquet"
+        if ingest_table(exports, table, known, AS_OF, rows_file).source is None:
+            continue  # an optional export the folder does not have: nothing is written
+        names = set(pq.ParquetFile(rows_file).schema_arrow.names)
+        staged = set(empty_staged_frame(table).columns)
+        # members also carry the salutation staging derives for the letters
+        assert staged <= names and names - staged <= {"salutation"}, name
+        checked.add(name)
+    assert checked == {"members", "transactions", "complaints", "contacts", "events"}
 
 
 def test_complaints_from_unknown_or_blank_members_still_count(exports, members):
