@@ -9,9 +9,8 @@ import pyarrow.parquet as pq
 
 from pipeline.defs.checks import declared_results, declared_specs
 from pipeline.defs.partitions import editions
-from pipeline.defs.resources import ClubPressSettings, as_parquet, only_columns
+from pipeline.defs.resources import ClubPressSettings, as_parquet
 from pipeline.lib.progress import report
-from pipeline.lib.read.ingest import Staged
 from pipeline.lib.rules.segments import as_frame, build_segments
 from pipeline.lib.rules.segments import churn_risk as churn_risk_rows
 from pipeline.lib.warehouse import query
@@ -69,12 +68,11 @@ def churn_risk(context: dg.AssetExecutionContext, settings: ClubPressSettings,
 
 
 @dg.asset(partitions_def=editions, group_name="segments",
-          ins={"stg_transactions": dg.AssetIn(metadata=only_columns(  # what the SQL reads
-              "member_id", "txn_id", "txn_at", "amount_cny"))},
+          ins={"stg_transactions": dg.AssetIn(metadata=as_parquet())},
           check_specs=declared_specs("agg_monthly_activity"),
           description="Active members, transactions and net sales per month (SQL mart).")
 def agg_monthly_activity(context: dg.AssetExecutionContext, settings: ClubPressSettings,
-                         stg_transactions: Staged):
-    frame = query("marts/agg_monthly_activity", transactions=stg_transactions.frame)
+                         stg_transactions: Path):
+    frame = query("marts/agg_monthly_activity", transactions=stg_transactions)
     yield dg.Output(frame, metadata={"months": len(frame)})
     yield from declared_results("agg_monthly_activity", frame, settings.edition(context))

@@ -57,6 +57,13 @@ class RawTable:
     def rows_read(self) -> int:
         return len(self.frame)
 
+    def release(self) -> None:
+        """Drop the text, returning its memory to the system at once (Arrow's allocator
+        would keep it for reuse): staging a large export no longer needs it once its
+        rows are typed and its quarantine is taken."""
+        self.frame = self.frame.iloc[:0]
+        pa.default_memory_pool().release_unused()
+
 
 # --- locating files -------------------------------------------------------------------
 

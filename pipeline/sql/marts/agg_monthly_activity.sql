@@ -6,12 +6,13 @@ purchases as (
     from transactions
 ),
 
+-- Summed in whole cents: exact, the same in any order and on any number of threads.
 sales as (
     select
         month_start,
-        sum(amount_cny)                                            as net_sales_cny,
-        sum(case when amount_cny < 0 then -amount_cny else 0 end)  as returns_cny
-    from purchases
+        sum(cents)::double / 100                                   as net_sales_cny,
+        sum(case when cents < 0 then -cents else 0 end)::double / 100 as returns_cny
+    from (select month_start, round(amount_cny::double * 100)::bigint as cents from purchases)
     group by 1
 ),
 

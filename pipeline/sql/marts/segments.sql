@@ -74,7 +74,9 @@ window_of as (
 ),
 
 -- Rows of members dated before the cut-off, with their calendar days before the cut-off day.
-history as (
+-- Not materialised (two readers): a copy of every transaction cost more memory than the
+-- second scan of the Parquet rows costs time.
+history as not materialized (
     select
         transactions.*,
         date_diff('day', transactions.txn_at::date, cutoff.as_of_date) as days_ago
@@ -157,8 +159,9 @@ long_measures as (
     )
 ),
 
--- One row per member and configured indicator.
-configured as (
+-- One row per member and configured indicator. Not materialised (two readers): at a
+-- million members the copy of seven million wide rows was the step's peak memory.
+configured as not materialized (
     select long_measures.member_id, long_measures.raw, card.*
     from long_measures
     join card on card.name = long_measures.measure

@@ -99,28 +99,9 @@ usable as (
     select
         *,
         coalesce(q0r_, q1r_complaint_id, q1r_received_at, q2r_complaint_id, q2r_received_at)
-            is not null as is_unusable
+            is not null as is_unusable,
+        null::varchar as q5r_complaint_id  -- set by duplicate_ids.sql
     from checked
-),
-
--- The first line of each complaint_id among the usable rows (a grouped minimum: far lighter
--- than a window over the whole wide row).
-first_lines as (
-    select complaint_id_value, min(_line) as first_line
-    from usable
-    where not is_unusable and complaint_id_value is not null
-    group by complaint_id_value
-),
-
-unique_ids as (
-    select
-        usable.*,
-        first_lines.first_line,
-        problem(first_line < _line,
-                'complaint_id: duplicate of line ' || first_line || ' (the first is kept)') as q5r_complaint_id
-    from usable
-    left join first_lines
-        on first_lines.complaint_id_value = usable.complaint_id_value and not usable.is_unusable
 ),
 
 final as (
@@ -139,10 +120,10 @@ final as (
         description_value as description,
         known_members.member_id is not null as is_known_member,
         _line as source_line,
-        is_unusable or q5r_complaint_id is not null as is_quarantined,
+        is_unusable as is_quarantined,  -- duplicate_ids.sql adds more
         columns('^q\d[rv]_')
-    from unique_ids
-    left join known_members on known_members.member_id = unique_ids.member_id_value
+    from usable
+    left join known_members on known_members.member_id = usable.member_id_value
 )
 
 select * from final

@@ -63,29 +63,10 @@ usable as (
     select
         *,
         coalesce(q0r_, q1r_contact_id, q1r_member_id, q1r_date, q2r_contact_id, q2r_member_id,
-                 q2r_date) is not null as is_unusable
-    from checked
-),
-
--- The first line of each contact_id among the usable rows (a grouped minimum: far lighter
--- than a window over the whole wide row).
-first_lines as (
-    select contact_id_value, min(_line) as first_line
-    from usable
-    where not is_unusable and contact_id_value is not null
-    group by contact_id_value
-),
-
-unique_ids as (
-    select
-        usable.*,
-        first_lines.first_line,
-        problem(first_line < _line,
-                'contact_id: duplicate of line ' || first_line || ' (the first is kept)') as q5r_contact_id,
+                 q2r_date) is not null as is_unusable,
+        null::varchar as q5r_contact_id,  -- set by duplicate_ids.sql
         null::varchar as q6r_member_id  -- set by unknown_members.sql
-    from usable
-    left join first_lines
-        on first_lines.contact_id_value = usable.contact_id_value and not usable.is_unusable
+    from checked
 ),
 
 final as (
@@ -96,9 +77,9 @@ final as (
         channel_value as channel,
         purpose_value as purpose,
         _line as source_line,
-        is_unusable or coalesce(q5r_contact_id, q6r_member_id) is not null as is_quarantined,
+        is_unusable as is_quarantined,  -- duplicate_ids.sql and unknown_members.sql add more
         columns('^q\d[rv]_')
-    from unique_ids
+    from usable
 )
 
 select * from final

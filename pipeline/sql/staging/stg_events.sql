@@ -66,28 +66,9 @@ usable as (
     select
         *,
         coalesce(q0r_, q1r_event_id, q1r_title, q1r_date, q2r_event_id, q2r_title, q2r_date)
-            is not null as is_unusable
+            is not null as is_unusable,
+        null::varchar as q5r_event_id  -- set by duplicate_ids.sql
     from checked
-),
-
--- The first line of each event_id among the usable rows (a grouped minimum: far lighter
--- than a window over the whole wide row).
-first_lines as (
-    select event_id_value, min(_line) as first_line
-    from usable
-    where not is_unusable and event_id_value is not null
-    group by event_id_value
-),
-
-unique_ids as (
-    select
-        usable.*,
-        first_lines.first_line,
-        problem(first_line < _line,
-                'event_id: duplicate of line ' || first_line || ' (the first is kept)') as q5r_event_id
-    from usable
-    left join first_lines
-        on first_lines.event_id_value = usable.event_id_value and not usable.is_unusable
 ),
 
 final as (
@@ -99,9 +80,9 @@ final as (
         description_value as description,
         audience_value as audience,
         _line as source_line,
-        is_unusable or q5r_event_id is not null as is_quarantined,
+        is_unusable as is_quarantined,  -- duplicate_ids.sql adds more
         columns('^q\d[rv]_')
-    from unique_ids
+    from usable
 )
 
 select * from final

@@ -230,33 +230,12 @@ checked as (
     from lunar
 ),
 
--- Not materialised: DuckDB would copy every member's row for its two readers, where
--- first_lines needs only the id and whether the row is usable (1 s of 13 at 1M members).
-usable as not materialized (
+usable as (
     select
         *,
-        coalesce(q0r_, q1r_member_id, q1r_name, q2r_member_id, q2r_name) is not null as is_unusable
+        coalesce(q0r_, q1r_member_id, q1r_name, q2r_member_id, q2r_name) is not null as is_unusable,
+        null::varchar as q5r_member_id  -- set by duplicate_ids.sql
     from checked
-),
-
--- The first line of each member_id among the usable rows (a grouped minimum: far lighter
--- than a window over the whole wide row).
-first_lines as (
-    select member_id_value, min(_line) as first_line
-    from usable
-    where not is_unusable and member_id_value is not null
-    group by member_id_value
-),
-
-unique_ids as (
-    select
-        usable.*,
-        first_lines.first_line,
-        problem(first_line < _line,
-                'member_id: duplicate of line ' || first_line || ' (the first is kept)') as q5r_member_id
-    from usable
-    left join first_lines
-        on first_lines.member_id_value = usable.member_id_value and not usable.is_unusable
 ),
 
 final as (
@@ -296,10 +275,10 @@ final as (
             || '}' as extra,
         _line as source_line,
         case gender_value when 'M' then 'mr' when 'F' then 'ms' else 'neutral' end as salutation,
-        is_unusable or q5r_member_id is not null as is_quarantined,
+        is_unusable as is_quarantined,  -- duplicate_ids.sql adds more
         columns('^q\d[rv]_'),
         extra_problems
-    from unique_ids
+    from usable
 )
 
 select * from final

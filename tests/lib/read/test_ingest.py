@@ -158,6 +158,21 @@ def test_contacts_duplicates_and_unknown_members(exports, members):
     ]
 
 
+def test_a_duplicate_of_a_line_naming_an_unknown_member_is_still_a_duplicate(exports, members):
+    # Ids are checked before members: line 4 holds K0003 though its member is unknown, so
+    # line 6 reusing K0003 is its duplicate, not the first K0003 loaded.
+    with (exports / "contacts.csv").open("a", encoding="utf-8") as handle:
+        handle.write("K0003,M0002,2026-11-12,sms,festival\n")
+    contacts = staged_for(exports, members, "contacts")
+    assert contacts.reconciliation() == {"rows_read": 5, "rows_loaded": 2, "rows_quarantined": 3}
+    assert problems(contacts, ROW_QUARANTINED) == [
+        (4, "member_id", "member_id: not a loaded member"),
+        (5, "contact_id", "contact_id: duplicate of line 2 (the first is kept)"),
+        (6, "contact_id", "contact_id: duplicate of line 4 (the first is kept)"),
+    ]
+    assert contacts.frame["contact_id"].tolist() == ["K0001", "K0002"]  # in file order
+
+
 def test_missing_optional_export_is_no_data(exports):
     (exports / "events.csv").unlink()
     events = ingest_table(exports, TABLES["events"])
