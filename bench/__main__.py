@@ -2,7 +2,9 @@
 
 For each size (BENCH_SIZES, default 5,000, 100,000 and 1,000,000 members) it generates a
 sample (cached in output/.bench/), then in child processes: the data steps (ingest,
-marts, DuckDB) through Dagster with their step times and peak memory (bench.measure),
+marts, DuckDB) through Dagster with their step times and peak memory (bench.measure:
+"peak MiB" in one process, "step peak MiB" the largest step in a process of its own, as
+`clubpress run` runs them),
 the ingest steps against DuckDB loading the same CSV files raw (`read_csv`, all text:
 "x raw DuckDB", the floor of any ingest; `python -m bench.ingest EXPORTS` per table),
 render throughput with the real templates on that size's data (bench.render), and for
@@ -104,6 +106,7 @@ def bench_size(members: int, email_dir: Path) -> dict:
         "warehouse_seconds": round(warehouse, 1),
         "data_steps_seconds": round(record["wall_seconds"], 1),
         "peak_mib": record["peak_mib"],
+        "isolated_peak_mib": record["isolated_peak_mib"],
         **render,
         **printing,
         "letters_batched_vs_one_by_one": round(
@@ -133,6 +136,7 @@ COLUMNS = [  # (heading, key, format)
     ("DuckDB s", "warehouse_seconds", "{}"),
     ("data s", "data_steps_seconds", "{}"),
     ("peak MiB", "peak_mib", "{:,}"),
+    ("step peak MiB", "isolated_peak_mib", "{:,}"),
     ("plain p/s", "plain_pages_per_second", "{}"),
     ("letter p/s", "letter_pages_per_second", "{}"),
     ("x floor", "letters_vs_floor", "{}"),

@@ -32,6 +32,11 @@ def load_tables(
     """
     counts: dict[str, int] = {}
     with connect(path) as con:
+        # The staged rows' Parquet row groups end where the export's blocks did, not on
+        # DuckDB's row groups; loading them in file order made DuckDB merge the pieces
+        # when it saved the tables (6 s at a million members, against 0.1 s). A table's
+        # rows have no order (`order by source_line` gives the file's).
+        con.execute("set preserve_insertion_order = false")
         con.execute("begin transaction")
         for (schema, table), (model, source) in tables.items():
             con.execute(f'create schema if not exists "{schema}"')

@@ -165,8 +165,8 @@ def stage(
     `known_members` are the loaded member ids (for tables that refer to members);
     `as_of` is the data cut-off: a birth date after it is dropped. With `rows_file`,
     DuckDB writes the usable rows there as Parquet (`read_rows` reads them back).
-    `raw` is consumed: its text is released (`RawTable.release`) once the quarantine is
-    taken, before the rows are written, so the two largest buffers never meet.
+    `raw` is consumed: its text is released once the quarantine is taken, before the
+    rows are written, so the two largest buffers never meet.
     """
     table = raw.table
     known = pa.array([] if known_members is None else known_members.astype(str), pa.string())
@@ -174,10 +174,12 @@ def stage(
     if table.name == "members":
         params |= {"as_of": as_of, "unprintable": _unprintable(raw)}
     rows_read, source, encoding = len(raw.frame), raw.path.name, raw.encoding
-    ignored = _ignored_headers(raw)
+    ignored, columns = _ignored_headers(raw), _columns(raw)
+    text = _raw_relation(raw)
+    raw.release()  # `text` shares its characters; the frame's 64-bit offsets go
     with staging_connection() as con:
-        con.register("raw", _raw_relation(raw))
-        con.register("columns", _columns(raw))
+        con.register("raw", text)
+        con.register("columns", columns)
         con.register("known_members", pa.table({"member_id": known}))
         model = sql_text(f"staging/stg_{table.name}")
         reasons = [c for c in con.sql(model, params=params or None).columns
@@ -203,7 +205,8 @@ def stage(
         quarantine = con.execute(sql_text("staging/quarantine"),
                                  {"table": table.name, "file": source}).df()
         con.unregister("raw")
-        raw.release()
+        del text
+        pa.default_memory_pool().release_unused()  # the text, before the rows are written
         rows = con.sql(
             "select * exclude (is_quarantined, reasons"
             + (", extra_problems" if table.extra_columns else "") + ") "
@@ -254,18 +257,30 @@ def _typed(rows: pa.Table, table: Table) -> pd.DataFrame:
 def _raw_relation(raw: RawTable) -> pa.Table:
     """The export's text by canonical column name (NULL columns for the ones the file
     lacks), `_line`, `_problem` and `_extra`: each row's unknown columns (members only)
-    as a list of (column_name, value)."""
+    as a list of (column_name, value). Text columns share the frame's characters, with
+    32-bit offsets (`_narrow`)."""
     frame = raw.frame
     columns = {}
     for column in raw.table.columns:
         if column.name in frame:
-            columns[column.name] = pa.array(frame[column.name].array, pa.large_string())
+            columns[column.name] = _narrow(pa.array(frame[column.name].array, pa.large_string()))
         else:
-            columns[column.name] = pa.nulls(len(frame), pa.large_string())
+            columns[column.name] = pa.nulls(len(frame), pa.string())
     columns["_line"] = pa.array(frame[LINE_COLUMN].to_numpy(), pa.int64())
-    columns["_problem"] = pa.array(frame[PROBLEM_COLUMN].array, pa.large_string())
+    columns["_problem"] = _narrow(pa.array(frame[PROBLEM_COLUMN].array, pa.large_string()))
     columns["_extra"] = _extra_lists(frame)  # empty lists but for members
     return pa.table(columns)
+
+
+def _narrow(text: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Text with 32-bit offsets, sharing the characters: pandas holds text with 64-bit
+    offsets, 8 bytes a value, which for seven million rows of seven columns is 400 MB.
+    Text of 2 GiB or more in one chunk keeps its 64-bit offsets."""
+    chunks = text.chunks if isinstance(text, pa.ChunkedArray) else [text]
+    if any(chunk.buffers()[2] is not None and chunk.buffers()[2].size >= 2**31 - 1
+           for chunk in chunks):
+        return text
+    return text.cast(pa.string())
 
 
 def _extra_lists(frame: pd.DataFrame) -> pa.Array:

@@ -58,9 +58,9 @@ class RawTable:
         return len(self.frame)
 
     def release(self) -> None:
-        """Drop the text, returning its memory to the system at once (Arrow's allocator
-        would keep it for reuse): staging a large export no longer needs it once its
-        rows are typed and its quarantine is taken."""
+        """Drop the frame, returning its memory to the system at once (Arrow's allocator
+        would keep it for reuse): staging keeps the text it needs as Arrow, and for a
+        large export the frame is the largest thing in memory."""
         self.frame = self.frame.iloc[:0]
         pa.default_memory_pool().release_unused()
 
