@@ -32,10 +32,11 @@ def load_tables(
     """
     counts: dict[str, int] = {}
     with connect(path) as con:
-        # The staged rows' Parquet row groups end where the export's blocks did, not on
-        # DuckDB's row groups; loading them in file order made DuckDB merge the pieces
-        # when it saved the tables (6 s at a million members, against 0.1 s). A table's
-        # rows have no order (`order by source_line` gives the file's).
+        # The staged rows' Parquet row groups (and a mart's Arrow batches) end where the
+        # export's blocks did, not on DuckDB's row groups; loading them in file order made
+        # DuckDB merge the pieces when it saved the tables (6 s at a million members,
+        # against 0.1 s). A table's rows have no order (`order by source_line` gives the
+        # file's).
         con.execute("set preserve_insertion_order = false")
         con.execute("begin transaction")
         for (schema, table), (model, source) in tables.items():
@@ -66,6 +67,7 @@ def load_parquet(path: Path, schema: str, files: dict[str, Path]) -> dict[str, i
     again (text when there are none)."""
     counts: dict[str, int] = {}
     with connect(path) as con:
+        con.execute("set preserve_insertion_order = false")  # see load_tables
         con.execute("begin transaction")
         con.execute(f'create schema if not exists "{schema}"')
         for name, file in files.items():
