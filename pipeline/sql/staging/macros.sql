@@ -66,12 +66,19 @@ create or replace macro any_timestamp(t) as coalesce(
         timestamp '1899-12-30' + to_microseconds((round(t::double * 86400) * 1000000)::bigint)
     end);
 -- The ISO forms most exports use go through strptime (fast); what it refuses, through the
--- patterns above (it accepts nothing they would refuse).
-create or replace macro parse_timestamp(t) as list_transform(
-    [coalesce(try_strptime(t, ['%Y-%m-%d %H:%M:%S', '%Y-%m-%d']), any_timestamp(t))],
+-- patterns above (it accepts nothing they would refuse). strptime stops at the first of
+-- `forms` that fits, and a form with a time never fits a date alone nor the reverse, so
+-- the order changes no result, only the time: timestamps try the forms with a time
+-- first, dates the date alone (a failed form cost 1 s per million values).
+create or replace macro parse_when(t, forms) as list_transform(
+    [coalesce(try_strptime(t, forms), any_timestamp(t))],
     lambda s: case when s between timestamp '1900-01-01' and timestamp '2100-12-31' then s end)[1];
 
-create or replace macro parse_date(t) as date_trunc('day', parse_timestamp(t));
+create or replace macro parse_timestamp(t) as
+    parse_when(t, ['%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M', '%Y-%m-%d']);
+
+create or replace macro parse_date(t) as
+    date_trunc('day', parse_when(t, ['%Y-%m-%d', '%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M']));
 
 -- Amounts in CNY: currency signs and 元, thousands separated by commas or by spaces
 -- (one kind per amount, always groups of three), `(12.50)` negative; to the cent.
@@ -113,6 +120,7 @@ end;
 -- here, any other number by `phonenumbers` (the `e164` function the ingest registers).
 create or replace macro phone_digits(t) as regexp_replace(t, ws() || '|[\-().]', '', 'g');
 create or replace macro parse_phone(t) as case
+    when regexp_full_match(t, '1[3-9]\d{9}') then '+86' || t  -- most: a bare mobile number
     when regexp_full_match(phone_digits(t), '(?:\+?(?:00)?86)?1[3-9]\d{9}')
     then '+86' || right(phone_digits(t), 11)
     when t is not null then e164(phone_digits(t))
