@@ -174,20 +174,20 @@ def stage(
     if table.name == "members":
         params |= {"as_of": as_of, "unprintable": _unprintable(raw)}
     rows_read, source, encoding = len(raw.frame), raw.path.name, raw.encoding
-    ignored, columns = _ignored_headers(raw), _columns(raw)
+    ignored, headers = _ignored_headers(raw), _columns(raw)
     text = _raw_relation(raw)
     raw.release()  # `text` shares its characters; the frame's 64-bit offsets go
     with staging_connection() as con:
         con.register("raw", text)
-        con.register("columns", columns)
+        con.register("columns", headers)
         con.register("known_members", pa.table({"member_id": known}))
         model = sql_text(f"staging/stg_{table.name}")
         reasons = [c for c in con.sql(model, params=params or None).columns
                    if REASON_COLUMN.match(c)]
         con.execute(f"create temp table checked as {_with_reasons_text(model, reasons)}", params)
         if table.key is not None:
-            con.execute(f"create temp view ids as select source_line, is_quarantined, {table.key} as id "
-                        "from checked")
+            con.execute("create temp view ids as select source_line, is_quarantined, "
+                        f"{table.key} as id from checked")
             con.execute(sql_text("staging/duplicate_ids"),
                         {"reason": f"q5r_{table.key}", "key": table.key})
         if table.member_ref and not table.member_ref_optional and known_members is not None:
