@@ -173,7 +173,7 @@ def stage(
     params: dict = {}
     if table.name == "members":
         params |= {"as_of": as_of, "unprintable": _unprintable(raw)}
-    rows_read, source, encoding = len(raw.frame), raw.path.name, raw.encoding
+    rows_read, source, encoding = raw.rows_read, raw.path.name, raw.encoding
     ignored, headers = _ignored_headers(raw), _columns(raw)
     text = _raw_relation(raw)
     raw.release()  # `text` shares its characters; the frame's 64-bit offsets go

@@ -28,8 +28,8 @@ duplicates as (
 )
 
 update checked
-set reasons = json_merge_patch(coalesce(reasons, '{}'), json_object($reason,
-        $key || ': duplicate of line ' || duplicates.first_line || ' (the first is kept)')),
+set reasons = with_reason(reasons, $reason,
+        $key || ': duplicate of line ' || duplicates.first_line || ' (the first is kept)'),
     is_quarantined = true
 from duplicates
 where checked.source_line = duplicates.source_line

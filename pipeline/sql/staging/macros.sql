@@ -174,6 +174,11 @@ create or replace macro quoted(t) as
 -- says what is done about it).
 create or replace macro problem(is_bad, reason) as case when is_bad then reason end;
 
+-- A row's `reasons` (the JSON text ingest.stage folds a model's reasons into, NULL when it
+-- has none) with one more: what duplicate_ids.sql and unknown_members.sql set.
+create or replace macro with_reason(reasons, name, reason) as
+    json_merge_patch(coalesce(reasons, '{}'), json_object(name::varchar, reason::varchar));
+
 -- A screened value: blank when `hostile` gave a reason (the reason is recorded instead).
 create or replace macro screened(t, why) as case when why is null then t else '' end;
 

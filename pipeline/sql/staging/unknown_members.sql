@@ -5,8 +5,7 @@
 -- inside each model: a join does not keep the rows in file order, and putting 7 million
 -- transactions back into it took a sort that cost more time and memory than this lookup.
 update checked
-set reasons = json_merge_patch(coalesce(reasons, '{}'),
-                               json_object('q6r_member_id', 'member_id: not a loaded member')),
+set reasons = with_reason(reasons, 'q6r_member_id', 'member_id: not a loaded member'),
     is_quarantined = true
 where member_id is not null
     and member_id not in (select member_id from known_members)
