@@ -555,3 +555,18 @@ def test_member_extra_reaches_the_letter_view():
                                    _anniversaries(), _festivals(), EDITION)
     view = letters.piece_view(pieces.to_dict("records")[0])
     assert view["extra"] == {"会员等级": "金卡"}
+
+
+def test_a_birthday_prints_its_date_on_a_line_of_its_own(pages):
+    """The date under the heading, not inside a paragraph: the zh-CN birthday letters of
+    four members on four days then share one background (documents/stamp.py)."""
+    assert "生日快乐2026年12月8日尊敬的王" in pages[_piece("birthday", "M01")]
+    assert "值此您生日来临之际" in pages[_piece("birthday", "M01")]
+    assert "HappyBirthday10December2026DearMsClarke" in pages[_piece("birthday", "M03")]
+    pieces = _pieces()
+    same = pieces[pieces["piece_id"].isin(
+        [_piece("birthday", m) for m in ("M01", "M06", "M07", "M08")])]
+    splits = letters.split_pieces(same, _config(), EDITION)
+    assert len({s.key for s in splits}) == 1
+    assert [s.parts["dates"] for s in splits] == [
+        "2026年12月8日", "2026年12月13日", "2026年12月14日", "2026年12月15日"]
