@@ -27,7 +27,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pikepdf
+import weasyprint.html
 from weasyprint import CSS, HTML
+from weasyprint.css.counters import CounterStyle
 from weasyprint.document import Document
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
@@ -74,6 +76,39 @@ def fetcher() -> AssetFetcher:
 
 
 _IMAGE_CACHE: dict = {}
+
+# WeasyPrint's user-agent stylesheet gives pseudo-elements to every element: five rules
+# style footnote and note calls and markers (`::footnote-call { ... }`), and `::marker`
+# every list marker, each without an element in its selector, so it matches them all.
+# WeasyPrint then computes six pseudo-element styles for each element, none of them ever
+# drawn: a tenth of a print overlay page's time, a twentieth of a background's. Our
+# templates use no footnotes or notes (`float: footnote`, checked by
+# tests/lib/documents/test_pdf.py), and only `li` is a list item in them.
+NOTE_RULES = ("::footnote-call {", "::footnote-marker {", "::note-call {", "::note-marker {",
+              "::note-callback {")
+MARKER_RULE = ("::marker {", "li::marker {")
+
+
+def user_agent_css(text: str) -> str:
+    """WeasyPrint's user-agent stylesheet `text` without the note rules, its `::marker`
+    rule for list items only."""
+    kept = [line for line in text.splitlines() if not line.startswith(NOTE_RULES)]
+    return "\n".join(line.replace(*MARKER_RULE) if line.startswith(MARKER_RULE[0]) else line
+                     for line in kept)
+
+
+@lru_cache(maxsize=1)
+def _user_agent_stylesheet() -> CSS:
+    # Its own counter styles: WeasyPrint's already hold the sheet's @counter-style rules,
+    # and a second definition of one is refused with a warning.
+    return CSS(string=user_agent_css(weasyprint.html.UA), counter_style=CounterStyle())
+
+
+class _HTML(HTML):
+    """An HTML document laid out with `user_agent_css`'s stylesheet."""
+
+    def _ua_stylesheets(self, forms=False):
+        return [_user_agent_stylesheet(), *super()._ua_stylesheets(forms)[1:]]
 
 
 class _Collect(logging.Handler):
@@ -142,7 +177,7 @@ def render_pdf(
 def lay_out(html: str, what: str, stylesheets: list[CSS] | None = None) -> Document:
     """WeasyPrint's layout of `html` (pages and their boxes), warnings as RenderError."""
     with _warnings_are_errors(what):
-        return HTML(
+        return _HTML(
             string=html, base_url=PATHS.templates.as_uri() + "/", url_fetcher=fetcher()
         ).render(font_config=font_config(), stylesheets=stylesheets or [], cache=_IMAGE_CACHE)
 
