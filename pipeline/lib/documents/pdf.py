@@ -81,7 +81,7 @@ _IMAGE_CACHE: dict = {}
 # style footnote and note calls and markers (`::footnote-call { ... }`), and `::marker`
 # every list marker, each without an element in its selector, so it matches them all.
 # WeasyPrint then computes six pseudo-element styles for each element, none of them ever
-# drawn: a tenth of a print overlay page's time, a twentieth of a background's. Our
+# drawn: 5-10% of a print overlay page's time, a few percent of a background's. Our
 # templates use no footnotes or notes (`float: footnote`, checked by
 # tests/lib/documents/test_pdf.py), and only `li` is a list item in them.
 NOTE_RULES = ("::footnote-call {", "::footnote-marker {", "::note-call {", "::note-marker {",
