@@ -231,7 +231,7 @@ def test_birthday_note_only_in_birthday_month(text, html, member, has_note):
 
 
 def test_milestone_birthday_names_the_age(text):
-    assert "2月3日您将迎来60岁生日" in text["M1"]
+    assert "您的生日：2月3日\n今年您将迎来60岁生日" in text["M1"]
 
 
 @pytest.mark.parametrize(
@@ -474,3 +474,21 @@ def test_print_order_is_postcode_order(contexts):
     pieces = [contexts["M2"], contexts["M1"], contexts["M3"]]
     expected = [contexts["M3"], contexts["M1"], contexts["M2"]]  # 100020, 200120, 518000
     assert nl.print_order(pieces) == nl.print_order(pieces[::-1]) == expected
+
+
+def test_a_birthday_note_keeps_its_date_on_a_line_of_its_own(edition):
+    """Members whose birthdays fall on different days of the month read the same note
+    but for the date line, so their print newsletters share one background."""
+    frame = pd.concat([MEMBERS[MEMBERS["member_id"] == "M4"],
+                       MEMBERS[MEMBERS["member_id"] == "M4"].assign(member_id="M6")])
+    segments = pd.concat([SEGMENTS[SEGMENTS["member_id"] == "M4"],
+                          SEGMENTS[SEGMENTS["member_id"] == "M4"].assign(member_id="M6")])
+    birthdays = pd.DataFrame([("M4", date(2026, 2, 7), 45, False),
+                              ("M6", date(2026, 2, 21), 38, False)],
+                             columns=["member_id", "birthday", "age", "milestone"])
+    members = nl.member_contexts(frame[["member_id"]], frame, segments, birthdays, EDITION)
+    splits = nl.split_members(edition, members)
+    assert splits[0].key == splits[1].key
+    assert sorted(s.parts["birthday"] for s in splits) == ["您的生日：2月21日", "您的生日：2月7日"]
+    text = nl.render_member_text(edition, members[0])
+    assert "您的生日：2月" in text and "俱乐部全体同仁提前祝您生日快乐" in text

@@ -29,7 +29,7 @@ PHRASES = {
     ("nl-welcome-prospect", "zh-TW"): ["會所設施，等您體驗", "期待您的首次光臨"],
     ("nl-welcome-prospect", "en"): ["Make the most of your membership",
                                     "We look forward to your first visit"],
-    ("nl-welcome-new", "zh-CN"): ["会所设施，等您体验", "2月18日是您的生日"],
+    ("nl-welcome-new", "zh-CN"): ["会所设施，等您体验", "您的生日：2月18日"],
     ("nl-welcome-new", "zh-TW"): ["會所設施，等您體驗", "生日祝福"],
     ("nl-welcome-new", "en"): ["Make the most of your membership", "Happy birthday"],
     ("nl-win-back", "zh-CN"): ["好久不见，我们想念您", "您将迎来60岁生日"],
