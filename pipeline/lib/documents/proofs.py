@@ -279,10 +279,14 @@ def _body(html: str) -> str:
     return inner[inner.index(">") + 1:].rsplit("</body>", 1)[0]
 
 
+# The e-mails' tables laid out by the fixed algorithm: their columns have the widths the
+# e-mail sets (one column, or cells of given widths), so pages come out the same to the
+# pixel as with the automatic one, which measures every cell's content first and took
+# half of the e-mail proofs' time.
 _EMAIL_HTML = """<!doctype html><html><head><meta charset="utf-8"><title>E-mail proofs</title>
 <style>@page {{ size: {width:g}mm {height:g}mm; margin: 14mm 8mm 8mm 8mm; }}
 body {{ margin: 0; }} section {{ break-before: page; }} section:first-child {{ break-before: auto; }}
-table {{ max-width: 100%; }}
+table {{ max-width: 100%; table-layout: fixed; }}
 p.head {{ margin: 0 0 2mm; font-family: "Noto Sans CJK SC", sans-serif; font-size: 8pt;
           color: #55625f; }}</style></head><body>{sections}</body></html>"""
 
