@@ -1,7 +1,9 @@
 """proofs/proofs.pdf: every template branch, per language, labelled, with a contents cover."""
 
 import re
+import sys
 from io import BytesIO
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -12,6 +14,9 @@ from pipeline.lib.documents import proofs
 from pipeline.lib.rules.calendar import build_calendar
 from pipeline.lib.documents.glyphs import missing_glyphs
 from pipeline.settings import PATHS
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_stamp import assert_same  # noqa: E402  (pages compared as images)
 
 EDITION = "2026-02"  # Spring Festival month: festivals, closures and make-up workdays
 EVENTS = pd.DataFrame(
@@ -203,3 +208,15 @@ def test_festival_letters_name_the_festivals_next_date(by_branch):
 def test_cover_and_banners_have_a_glyph_for_every_character(built, pages):
     own_text = pages[0] + "".join(b.label + proofs.LANGUAGE_NAMES[b.lang] for b in built.branches)
     assert missing_glyphs(own_text, ("Noto Sans CJK SC",)) == set()  # no empty boxes
+
+
+def test_email_proofs_look_as_with_the_automatic_table_layout(tmp_path, monkeypatch):
+    """The e-mail proofs' tables are laid out by the fixed algorithm (fast); the e-mails
+    set their columns' widths, so every page equals the automatic layout's to the pixel."""
+    config = proofs._print_config(load_config())
+    fixed, _ = proofs._render_emails(config, EDITION)
+    automatic = proofs._EMAIL_HTML.replace("table-layout: fixed; ", "")
+    assert automatic != proofs._EMAIL_HTML
+    monkeypatch.setattr(proofs, "_EMAIL_HTML", automatic)
+    normal, _ = proofs._render_emails(config, EDITION)
+    assert_same(normal.pdf, fixed.pdf, tmp_path)
