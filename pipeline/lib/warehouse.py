@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -100,12 +102,16 @@ def _enums(table: pa.Table) -> str:
 Relation = pd.DataFrame | pa.Table | Path
 
 
-def _connect_over(relations: dict[str, Relation], threads: int | None = None
-                  ) -> duckdb.DuckDBPyConnection:
+def _connect_over(relations: dict[str, Relation], threads: int | None = None,
+                  spill: tuple[str, str] | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with each relation registered under its name: a frame or an
     Arrow table as it is, a Parquet file as a view DuckDB reads directly. `threads`: at
-    most that many threads (1: every operator sees the rows in their stored order)."""
-    con = duckdb.connect(config={"threads": threads} if threads else {})
+    most that many threads (1: every operator sees the rows in their stored order);
+    `spill`: (memory limit, folder) beyond which DuckDB writes what it holds to disk."""
+    config: dict[str, object] = {"threads": threads} if threads else {}
+    if spill:
+        config |= {"memory_limit": spill[0], "temp_directory": spill[1]}
+    con = duckdb.connect(config=config)
     for name, relation in relations.items():
         if isinstance(relation, Path):
             con.read_parquet(str(relation)).create_view(name)
@@ -128,8 +134,15 @@ def query(model: str, params: dict | None = None, *, threads: int | None = None,
 
 
 def query_arrow(model: str, params: dict | None = None, *, threads: int | None = None,
-                **relations: Relation) -> pa.Table:
-    """`query`, returning an Arrow table (no pandas conversion of large results)."""
-    with _connect_over(relations, threads) as con:
+                memory_limit: str | None = None, **relations: Relation) -> pa.Table:
+    """`query`, returning an Arrow table (no pandas conversion of large results).
+    `memory_limit` (DuckDB's, e.g. "1200MB"): beyond it the query spills to a temporary
+    folder of its own, removed after."""
+    with contextlib.ExitStack() as stack:
+        spill = None
+        if memory_limit:
+            spill = (memory_limit, stack.enter_context(
+                tempfile.TemporaryDirectory(prefix="clubpress-duckdb-")))
+        con = stack.enter_context(_connect_over(relations, threads, spill))
         # con.sql, not con.execute: DuckDB 2 copies a DB-API result's rows once more for Arrow
         return con.sql(sql_text(model), params=params or None).to_arrow_table()

@@ -22,6 +22,7 @@ from pipeline.config.segments import (
     check_tiers,
 )
 from tests.lib.rules.test_rfm import transactions
+import pipeline.lib.rules.segments as segments_lib
 from pipeline.lib.rules.segments import (
     SEGMENT_COLUMNS,
     as_frame,
@@ -590,3 +591,17 @@ def test_segment_movement_counts_every_member_once():
     assert sum(moved.values()) == 4
     assert moved[("No purchase", "No purchase")] == 1  # D
     assert sum(n for (p, c), n in moved.items() if p == "No purchase" and c != p) == 1  # C
+
+
+def test_segments_spill_under_a_memory_limit_or_run_without_it(monkeypatch, capsys):
+    """The segments query runs under DuckDB's memory limit (SEGMENTS_MEMORY); a limit too
+    small for it gives the same table, run again without the limit, and says so."""
+    def build():
+        return build_segments(HAND_MEMBERS, HAND_TRANSACTIONS, HAND_COMPLAINTS, AS_OF,
+                              DEFAULT_SEGMENT_RULES, DEFAULT_INDICATORS, DEFAULT_TIERS,
+                              LifecycleThresholds())
+
+    normal = build()
+    monkeypatch.setattr(segments_lib, "SEGMENTS_MEMORY", "1KB")
+    assert build().equals(normal)
+    assert "the segments query needs more than 1KB" in capsys.readouterr().err
