@@ -586,7 +586,8 @@ def print_html(edition: NewsletterEdition, members: Sequence[MemberContext],
 
 def stamp_kind(edition: NewsletterEdition) -> Kind:
     """Print newsletters for documents/stamp.py, laid out simplex."""
-    return Kind("newsletters", lambda sections, overlay: _print_document(edition, sections, False))
+    return Kind("newsletters", lambda sections, overlay: _print_document(edition, sections, False),
+                stacked=True)
 
 
 def split_members(edition: NewsletterEdition, members: Sequence[MemberContext]) -> list[Split]:

@@ -48,6 +48,7 @@ from pathlib import Path
 import pikepdf
 from markupsafe import Markup
 from weasyprint import CSS
+from weasyprint.document import Page
 from weasyprint.formatting_structure import boxes
 
 from pipeline.lib.documents.pdf import (
@@ -69,8 +70,6 @@ BACKGROUND_CSS = """
 .stamp-lang + .stamp-lang > :first-child { break-before: page !important; }
 """
 OVERLAY_CSS = """
-.stamp-page { position: relative; break-before: page !important; }
-.stamp-lang:first-child > .stamp-page:first-child { break-before: auto !important; }
 .stamp-anc { display: block !important; position: static !important; margin: 0 !important;
   padding: 0 !important; border: 0 none !important; width: auto !important;
   height: auto !important; min-height: 0 !important; max-height: none !important;
@@ -79,6 +78,15 @@ OVERLAY_CSS = """
 .stamp-var { position: absolute !important; margin: 0 !important;
   visibility: visible !important; break-before: auto !important; }
 @page { @bottom-left { border-top-color: transparent !important; } }
+"""
+# Where each overlay page (a `.stamp-page`) goes: a page of its own, or, stacked, all of
+# them on one page, each positioned at the page area's top left (see `Kind.stacked`).
+PAGED_CSS = """
+.stamp-page { position: relative; break-before: page !important; }
+.stamp-lang:first-child > .stamp-page:first-child { break-before: auto !important; }
+"""
+STACKED_CSS = """
+.stamp-page { position: absolute !important; top: 0; left: 0; width: 100%; }
 """
 
 
@@ -181,6 +189,13 @@ class Kind:
     name: str
     document: Callable[[list[str], bool], str]
     stylesheets: tuple[CSS, ...] = ()
+    # Stacked: the overlay lays out every piece's pages on one page, on top of each
+    # other, and then gives each its own page (`_unstacked`). WeasyPrint's cost of a page
+    # as such (its styles and sixteen margin boxes, the page type being new for every page
+    # index) is then paid once, not per page: a print newsletter's overlay page costs a
+    # quarter less. Only for kinds whose page margins hold nothing of a piece's own (the
+    # letters' footer is each piece's string, so letters are laid out a page each).
+    stacked: bool = False
 
 
 def _tag(element) -> str:
@@ -407,8 +422,11 @@ def stamp_pieces(kind: Kind, splits: Sequence[Split], whole: Callable[[list[int]
     file on a back page. `whole(indexes)` is the normal batch HTML of those pieces, for
     the ones the geometry guard keeps whole (anchored by their `id` value)."""
     groups, starts, total, places = _overlay(splits, backgrounds)
+    rules = OVERLAY_CSS + (STACKED_CSS if kind.stacked else PAGED_CSS) + _place_rules(places)
     document = lay_out(kind.document(groups, True), f"{what} (overlay)",
-                       [*kind.stylesheets, css(OVERLAY_CSS + _place_rules(places))])
+                       [*kind.stylesheets, css(rules)])
+    if kind.stacked:
+        document = _unstacked(document)
     if len(document.pages) == total:
         bad = sorted(_misplaced(document, splits, backgrounds, starts))
     else:  # an overlay broke a page: which piece is unknown, so all are laid out whole
@@ -420,6 +438,48 @@ def stamp_pieces(kind: Kind, splits: Sequence[Split], whole: Callable[[list[int]
         fallback_pdf = write_document(fallback, f"{what} (whole)")
     return _compose(splits, backgrounds, folder, overlay, starts, bad,
                     (fallback, fallback_pdf) if fallback is not None else None, duplex, pad_end)
+
+
+def _stacked_pages(box, path: list, found: list) -> None:
+    """Pre-order: for each `.stamp-page` box, (its holders from the page box down, each
+    with the index of the next one among its children; the box as its parent holds it)."""
+    for index, child in enumerate(box.children):
+        inner = getattr(child, "_box", child)  # an absolutely positioned box's placeholder
+        element = getattr(inner, "element", None)
+        if element is None or not isinstance(inner, boxes.ParentBox):
+            continue
+        classes = element.attrib.get("class", "").split()
+        if "stamp-page" in classes:
+            found.append(([*path, (box, index)], child))
+        elif "stamp-var" not in classes and inner is child:
+            _stacked_pages(child, [*path, (box, index)], found)
+
+
+def _unstacked(document):
+    """A stacked overlay (one laid-out page) as a page per `.stamp-page`, in document
+    order: each a copy of the laid-out page without the other `.stamp-page` boxes (the
+    page's margin boxes and anything else kept). The layout is WeasyPrint's, untouched;
+    only the drawing is per page. A layout of more than one page is returned as it is
+    (the caller finds the page count wrong and lays every piece out whole)."""
+    if len(document.pages) != 1:
+        return document
+    page_box = document.pages[0]._page_box
+    found: list = []
+    _stacked_pages(page_box, [], found)
+    leaves = {id(leaf) for _, leaf in found}
+    holders = {id(box) for path, _ in found for box, _ in path}
+    rest = {key: [(i, c) for i, c in enumerate(box.children)
+                  if id(c) not in leaves and id(c) not in holders]
+            for key, box in {id(box): box for path, _ in found for box, _ in path}.items()}
+    pages = []
+    for path, leaf in found:
+        node = leaf
+        for box, index in reversed(path):
+            others = rest[id(box)]
+            node = box.copy_with_children([c for i, c in others if i < index] + [node]
+                                          + [c for i, c in others if i > index])
+        pages.append(Page(node))
+    return document.copy(pages)
 
 
 def _compose(splits, backgrounds, folder, overlay_pdf, starts, bad, fallback, duplex,

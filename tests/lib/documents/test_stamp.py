@@ -156,7 +156,7 @@ def test_every_background_is_carried_once_per_file_and_reruns_match(tmp_path):
     assert len(forms) == 1
 
 
-def _two_language_kind() -> Kind:
+def _two_language_kind(stacked: bool = False) -> Kind:
     def document(sections, overlay):
         return ('<html lang="zh-CN"><head><style>@page { size: A6; margin: 10mm } '
                 "body { margin: 0 } section { break-before: page } "
@@ -164,7 +164,7 @@ def _two_language_kind() -> Kind:
                 ".to { font-size: 14pt; line-height: 24px } "
                 ".sal { color: #805030; line-height: 20px }</style></head><body>"
                 + "".join(sections) + "</body></html>")
-    return Kind("two languages", document)
+    return Kind("two languages", document, stacked=stacked)
 
 
 def _two_language_piece(name: str, mixed: bool, stamp) -> str:
@@ -180,11 +180,13 @@ def _two_language_piece(name: str, mixed: bool, stamp) -> str:
                   f"{salutation}</section>")
 
 
-def test_a_piece_whose_parts_inherit_two_languages_is_laid_out_whole(tmp_path):
+@pytest.mark.parametrize("stacked", [False, True], ids=["paged", "stacked"])
+def test_a_piece_whose_parts_inherit_two_languages_is_laid_out_whole(stacked, tmp_path):
     """The overlay sets each piece's parts under a wrapper of the piece's language
     (styles shared across members); parts that inherit two languages cannot be, so that
-    piece is laid out whole, and every page still looks as laid out whole."""
-    kind = _two_language_kind()
+    piece is laid out whole, and every page still looks as laid out whole, whether the
+    overlay lays its pages out one by one or stacked on one page."""
+    kind = _two_language_kind(stacked)
     names, mixed = ["骨一", "直二", "骨直三"], [False, True, False]
     splits = [split_piece(lambda st, i=i: _two_language_piece(names[i], mixed[i], st))
               for i in range(3)]
