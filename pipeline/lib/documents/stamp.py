@@ -50,6 +50,7 @@ from markupsafe import Markup
 from weasyprint import CSS
 from weasyprint.document import Page
 from weasyprint.formatting_structure import boxes
+from weasyprint.layout.absolute import AbsolutePlaceholder
 
 from pipeline.lib.documents.pdf import (
     RenderError, _name_subsets_by_content, css, lay_out, write_document)
@@ -336,19 +337,25 @@ class Stamped:
     fallback: list[str] = field(default_factory=list)
 
 
-def _overlay_section(index: int, split: Split, background: Background) -> str:
-    """The piece's overlay: a page per background page, holding its marked elements;
-    elements of a page under the same ancestors share their copies."""
+def _overlay_section(indexes: list[int], splits: Sequence[Split], background: Background,
+                     stacked: bool) -> str:
+    """The overlay of the pieces `indexes` (one, unless stacked), which share a
+    background and the values of its ancestors' tags: a page per background page,
+    holding their marked elements; elements of a page under the same ancestors share
+    their copies. Stacked, each page says which pieces it holds (`_unstacked` gives each
+    its own)."""
+    values = splits[indexes[0]].values
 
     def member(tag: str) -> str:
-        for name, value in split.values.items():
+        for name, value in values.items():
             if name != "id":
                 tag = tag.replace(f' {name}=""', f' {name}="{html_lib.escape(value, quote=True)}"')
         return tag
 
     out = []
     for page in range(background.pages):
-        out.append('<div class="stamp-page">')
+        out.append(f'<div class="stamp-page" data-stamp-page="{page}" data-stamp-pieces='
+                   f'"{" ".join(map(str, indexes))}">' if stacked else '<div class="stamp-page">')
         open_: list[tuple[str, str]] = []
         for number, var in enumerate(background.vars):
             if var.page != page:
@@ -360,8 +367,8 @@ def _overlay_section(index: int, split: Split, background: Background) -> str:
             out.extend(f"</{name}>" for _, name in reversed(open_[shared:]))
             out.extend(member(tag) for tag, _ in var.ancestors[shared:])
             open_ = list(var.ancestors)
-            out.append(var.opening.replace("{at}", f"{index}:{number}")
-                       + split.parts.get(var.name, "") + var.closing)
+            out.extend(var.opening.replace("{at}", f"{index}:{number}")
+                       + splits[index].parts.get(var.name, "") + var.closing for index in indexes)
         out.extend(f"</{name}>" for _, name in reversed(open_))
         out.append("</div>")
     return "".join(out)
@@ -391,27 +398,40 @@ def _misplaced(document, splits: Sequence[Split], backgrounds: dict[str, Backgro
     return bad
 
 
-def _overlay(splits: Sequence[Split], backgrounds: dict[str, Background]
+STACK_SHARE = 32  # stacked: pieces at most under one copy of a background's ancestors
+
+
+def _overlay(splits: Sequence[Split], backgrounds: dict[str, Background], stacked: bool
              ) -> tuple[list[str], list[int], int, dict[str, Var]]:
     """The overlay document's body: the pieces grouped by language, each group in a
     wrapper carrying it, so that WeasyPrint computes one style for the elements of every
     piece of a background (an element with a `lang` or `id` of its own gets a style of
-    its own, and so do its descendants). Also each piece's first overlay page (-1 for a
-    piece left out: its parts inherit different languages, so it is laid out whole), the
-    overlay's pages and the places used."""
+    its own, and so do its descendants). Stacked, pieces of one background (and the same
+    ancestor values) share the copies of its ancestors, STACK_SHARE at a time. Also each
+    piece's first overlay page (-1 for a piece left out: its parts inherit different
+    languages, so it is laid out whole), the overlay's pages and the places used."""
     langs = [{var.lang for var in backgrounds[s.key].vars} for s in splits]
     kept = [i for i, found in enumerate(langs) if len(found) <= 1]
     kept.sort(key=lambda i: (next(iter(langs[i]), None) or "", i))
-    groups: dict[str | None, list[str]] = {}
+    sets: dict[tuple, list[int]] = {}
     starts, total, places = [-1] * len(splits), 0, {}
     for index in kept:
-        background = backgrounds[splits[index].key]
-        groups.setdefault(next(iter(langs[index]), None), []).append(
-            _overlay_section(index, splits[index], background))
+        split = splits[index]
+        background = backgrounds[split.key]
         starts[index] = total
         total += background.pages
         places |= {var.place: var for var in background.vars}
-    return [_wrapped(lang, parts) for lang, parts in groups.items()], starts, total, places
+        same = (sorted((k, v) for k, v in split.values.items() if k != "id")
+                if stacked else index)
+        sets.setdefault((next(iter(langs[index]), None) or "", split.key, repr(same)),
+                        []).append(index)
+    groups: dict[str, list[str]] = {}
+    for (lang, key, _), indexes in sets.items():
+        for at in range(0, len(indexes), STACK_SHARE):
+            groups.setdefault(lang, []).append(_overlay_section(
+                indexes[at:at + STACK_SHARE], splits, backgrounds[key], stacked))
+    return ([_wrapped(lang or None, parts) for lang, parts in groups.items()],
+            starts, total, places)
 
 
 def stamp_pieces(kind: Kind, splits: Sequence[Split], whole: Callable[[list[int]], str],
@@ -421,12 +441,12 @@ def stamp_pieces(kind: Kind, splits: Sequence[Split], whole: Callable[[list[int]
     each piece starts on a new page, on a front page when `duplex`; `pad_end` ends the
     file on a back page. `whole(indexes)` is the normal batch HTML of those pieces, for
     the ones the geometry guard keeps whole (anchored by their `id` value)."""
-    groups, starts, total, places = _overlay(splits, backgrounds)
+    groups, starts, total, places = _overlay(splits, backgrounds, kind.stacked)
     rules = OVERLAY_CSS + (STACKED_CSS if kind.stacked else PAGED_CSS) + _place_rules(places)
     document = lay_out(kind.document(groups, True), f"{what} (overlay)",
                        [*kind.stylesheets, css(rules)])
     if kind.stacked:
-        document = _unstacked(document)
+        document = _unstacked(document, starts, total)
     if len(document.pages) == total:
         bad = sorted(_misplaced(document, splits, backgrounds, starts))
     else:  # an overlay broke a page: which piece is unknown, so all are laid out whole
@@ -455,30 +475,74 @@ def _stacked_pages(box, path: list, found: list) -> None:
             _stacked_pages(child, [*path, (box, index)], found)
 
 
-def _unstacked(document):
-    """A stacked overlay (one laid-out page) as a page per `.stamp-page`, in document
-    order: each a copy of the laid-out page without the other `.stamp-page` boxes (the
-    page's margin boxes and anything else kept). The layout is WeasyPrint's, untouched;
-    only the drawing is per page. A layout of more than one page is returned as it is
-    (the caller finds the page count wrong and lays every piece out whole)."""
+def _piece_of(child) -> str | None:
+    """The piece index (as text) of a marked element's box, None for any other box."""
+    element = getattr(getattr(child, "_box", child), "element", None)
+    at = element.attrib.get("data-stamp-at") if element is not None else None
+    return at.split(":")[0] if at else None
+
+
+def _holding(box, piece: str):
+    """`box` without the marked elements of pieces other than `piece`, copying only the
+    boxes that hold some."""
+    if not isinstance(box, boxes.ParentBox):
+        return box
+    children, changed = [], False
+    for child in box.children:
+        owner = _piece_of(child)
+        if owner is not None:
+            changed |= owner != piece
+            if owner == piece:
+                children.append(child)
+            continue
+        kept = _holding(child, piece) if getattr(child, "_box", child) is child else child
+        changed |= kept is not child
+        children.append(kept)
+    return box.copy_with_children(children) if changed else box
+
+
+def _placeholder(box):
+    """A laid-out absolutely positioned box as its parent holds it."""
+    holder = AbsolutePlaceholder(box)
+    holder.set_laid_out_box(box)
+    return holder
+
+
+def _unstacked(document, starts: list[int], total: int):
+    """A stacked overlay (one laid-out page) as its `total` pages: piece i's page p at
+    starts[i] + p, a copy of the laid-out page with that piece's marked elements only
+    (the page's margin boxes and anything else kept). The layout is WeasyPrint's,
+    untouched; only the drawing is per page. A layout of more than one page, or one
+    missing a page, is returned as it is (the caller finds the page count wrong and
+    lays every piece out whole)."""
     if len(document.pages) != 1:
         return document
     page_box = document.pages[0]._page_box
     found: list = []
     _stacked_pages(page_box, [], found)
     leaves = {id(leaf) for _, leaf in found}
-    holders = {id(box) for path, _ in found for box, _ in path}
+    holders = {id(box): box for path, _ in found for box, _ in path}
     rest = {key: [(i, c) for i, c in enumerate(box.children)
                   if id(c) not in leaves and id(c) not in holders]
-            for key, box in {id(box): box for path, _ in found for box, _ in path}.items()}
-    pages = []
+            for key, box in holders.items()}
+    pages: list = [None] * total
     for path, leaf in found:
-        node = leaf
-        for box, index in reversed(path):
-            others = rest[id(box)]
-            node = box.copy_with_children([c for i, c in others if i < index] + [node]
-                                          + [c for i, c in others if i > index])
-        pages.append(Page(node))
+        element = leaf._box.element if hasattr(leaf, "_box") else leaf.element
+        page = int(element.attrib["data-stamp-page"])
+        for piece in element.attrib["data-stamp-pieces"].split():
+            node = leaf
+            if hasattr(leaf, "_box"):  # the placeholder of an absolutely positioned box
+                node = _holding(leaf._box, piece)
+                node = leaf if node is leaf._box else _placeholder(node)
+            for box, index in reversed(path):
+                others = rest[id(box)]
+                node = box.copy_with_children([c for i, c in others if i < index] + [node]
+                                              + [c for i, c in others if i > index])
+            at = starts[int(piece)] + page
+            if 0 <= at < total:
+                pages[at] = Page(node)
+    if any(page is None for page in pages):
+        return document
     return document.copy(pages)
 
 
