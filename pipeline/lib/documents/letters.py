@@ -492,7 +492,7 @@ def stamp_kind(config: ClubConfig) -> Kind:
     club = club_view(config)
     return Kind("letters", lambda sections, overlay: _document(
         club, [Markup(s) for s in sections], overlay, False),
-        (_stylesheet(_layout(config, False)),))
+        (_stylesheet(_layout(config, False)),), stacked=True, footer="data-footer")
 
 
 def _splits(views: list[dict], club: dict, edition: str) -> list[Split]:

@@ -88,6 +88,10 @@ PAGED_CSS = """
 """
 STACKED_CSS = """
 .stamp-page { position: absolute !important; top: 0; left: 0; width: 100%; }
+.stamp-margin { position: absolute !important; margin: 0 !important; padding: 0 !important;
+  border: 0 none !important; text-indent: 0 !important; text-align: left !important;
+  visibility: visible !important; }
+@page { @bottom-left { content: none !important; } }
 """
 
 
@@ -179,6 +183,9 @@ class Background:
     first: int  # 0-based page in that file
     pages: int
     vars: tuple[Var, ...]
+    # Per page: its footer margin box, as a rule for the overlay's look-alike, or None
+    # (`Kind.footer`).
+    footers: tuple[tuple[str, str, str] | None, ...] = ()  # (class, rule, lang)
 
 
 @dataclass(frozen=True)
@@ -197,6 +204,11 @@ class Kind:
     # quarter less. Only for kinds whose page margins hold nothing of a piece's own (the
     # letters' footer is each piece's string, so letters are laid out a page each).
     stacked: bool = False
+    # The per-piece value (a `stamp.attr`) that the page's bottom-left margin box prints
+    # with `string()`, as the letters' footer does. A stacked overlay has one page, and so
+    # one such box for all its pieces: it prints each piece's value instead in a box of
+    # its own, where the background's margin box is and with its computed style.
+    footer: str | None = None
 
 
 def _tag(element) -> str:
@@ -295,6 +307,7 @@ def lay_out_backgrounds(kind: Kind, sections: dict[str, str], folder: Path, file
             else:
                 found[current].append(_var(box, ancestors, number - firsts[current],
                                            page._page_box))
+    footers = [_footer(page._page_box) if kind.footer else None for page in document.pages]
     missing = [k for k in sections if k not in firsts]
     if missing:
         raise RenderError(f"{what}: no page holds background(s) {', '.join(missing[:3])}")
@@ -302,8 +315,49 @@ def lay_out_backgrounds(kind: Kind, sections: dict[str, str], folder: Path, file
     ends = {first: order[i + 1] for i, first in enumerate(order[:-1])}
     folder.mkdir(parents=True, exist_ok=True)
     (folder / file).write_bytes(write_document(document, what))
-    return {k: Background(k, file, firsts[k], ends[firsts[k]] - firsts[k], tuple(found[k]))
+    return {k: Background(k, file, firsts[k], ends[firsts[k]] - firsts[k], tuple(found[k]),
+                          tuple(footers[firsts[k]:ends[firsts[k]]]))
             for k in sorted(sections)}
+
+
+def _footer(page_box) -> tuple[str, str, str] | None:
+    """The page's generated bottom-left margin box as a class for an absolutely
+    positioned box in its place: its content box, relative to the page area, and the
+    computed values of the properties that set text."""
+    for box in page_box.children:
+        if isinstance(box, boxes.MarginBox) and box.at_keyword == "@bottom-left":
+            if not box.is_generated:
+                return None
+            style = box.style
+
+            def length(value) -> str:
+                if value == "normal":
+                    return "normal"
+                if isinstance(value, (int, float)):
+                    return repr(value)
+                return f"{value.value!r}{value.unit}"
+
+            red, green, blue, alpha = style["color"].to("srgb")
+            rules = {
+                "left": f"{box.content_box_x() - page_box.content_box_x()!r}px",
+                "top": f"{box.content_box_y() - page_box.content_box_y()!r}px",
+                "width": f"{box.width!r}px",
+                "font-family": ", ".join(f'"{f}"' for f in style["font_family"]),
+                "font-size": f"{style['font_size']!r}px",
+                "font-weight": str(style["font_weight"]),
+                "font-style": style["font_style"],
+                "line-height": length(style["line_height"]),
+                "letter-spacing": length(style["letter_spacing"]) + (
+                    "px" if isinstance(style["letter_spacing"], (int, float)) else ""),
+                "word-spacing": f"{style['word_spacing']!r}px",
+                "text-transform": style["text_transform"],
+                "color": f"color(srgb {red!r} {green!r} {blue!r} / {alpha!r})",
+            }
+            rule = "; ".join(f"{k}: {v} !important" for k, v in rules.items())
+            name = "stamp-foot-" + hashlib.sha256(
+                (rule + str(style["lang"])).encode()).hexdigest()[:12]
+            return name, f".{name} {{ {rule}; }}\n", str(style["lang"])
+    return None
 
 
 _FIRST_TAG = re.compile(r"\s*<[^>]*>")
@@ -338,7 +392,7 @@ class Stamped:
 
 
 def _overlay_section(indexes: list[int], splits: Sequence[Split], background: Background,
-                     stacked: bool) -> str:
+                     stacked: bool, footer: str | None = None) -> str:
     """The overlay of the pieces `indexes` (one, unless stacked), which share a
     background and the values of its ancestors' tags: a page per background page,
     holding their marked elements; elements of a page under the same ancestors share
@@ -370,6 +424,13 @@ def _overlay_section(indexes: list[int], splits: Sequence[Split], background: Ba
             out.extend(var.opening.replace("{at}", f"{index}:{number}")
                        + splits[index].parts.get(var.name, "") + var.closing for index in indexes)
         out.extend(f"</{name}>" for _, name in reversed(open_))
+        margin = background.footers[page] if stacked and footer and background.footers else None
+        if margin is not None:
+            name, _, lang = margin
+            out.extend(f'<div class="stamp-margin {name}" lang="{html_lib.escape(lang)}" '
+                       f'data-stamp-piece="{index}">'
+                       f'{html_lib.escape(splits[index].values.get(footer, ""))}</div>'
+                       for index in indexes)
         out.append("</div>")
     return "".join(out)
 
@@ -401,27 +462,29 @@ def _misplaced(document, splits: Sequence[Split], backgrounds: dict[str, Backgro
 STACK_SHARE = 32  # stacked: pieces at most under one copy of a background's ancestors
 
 
-def _overlay(splits: Sequence[Split], backgrounds: dict[str, Background], stacked: bool
-             ) -> tuple[list[str], list[int], int, dict[str, Var]]:
+def _overlay(splits: Sequence[Split], backgrounds: dict[str, Background], stacked: bool,
+             footer: str | None = None) -> tuple[list[str], list[int], int, str]:
     """The overlay document's body: the pieces grouped by language, each group in a
     wrapper carrying it, so that WeasyPrint computes one style for the elements of every
     piece of a background (an element with a `lang` or `id` of its own gets a style of
     its own, and so do its descendants). Stacked, pieces of one background (and the same
     ancestor values) share the copies of its ancestors, STACK_SHARE at a time. Also each
     piece's first overlay page (-1 for a piece left out: its parts inherit different
-    languages, so it is laid out whole), the overlay's pages and the places used."""
+    languages, so it is laid out whole), the overlay's pages and the rules placing its
+    boxes."""
     langs = [{var.lang for var in backgrounds[s.key].vars} for s in splits]
     kept = [i for i, found in enumerate(langs) if len(found) <= 1]
     kept.sort(key=lambda i: (next(iter(langs[i]), None) or "", i))
     sets: dict[tuple, list[int]] = {}
-    starts, total, places = [-1] * len(splits), 0, {}
+    starts, total, places, footers = [-1] * len(splits), 0, {}, {}
     for index in kept:
         split = splits[index]
         background = backgrounds[split.key]
         starts[index] = total
         total += background.pages
         places |= {var.place: var for var in background.vars}
-        same = (sorted((k, v) for k, v in split.values.items() if k != "id")
+        footers |= {f[0]: f[1] for f in background.footers if f is not None}
+        same = (sorted((k, v) for k, v in split.values.items() if k not in ("id", footer))
                 if stacked else index)
         sets.setdefault((next(iter(langs[index]), None) or "", split.key, repr(same)),
                         []).append(index)
@@ -429,9 +492,11 @@ def _overlay(splits: Sequence[Split], backgrounds: dict[str, Background], stacke
     for (lang, key, _), indexes in sets.items():
         for at in range(0, len(indexes), STACK_SHARE):
             groups.setdefault(lang, []).append(_overlay_section(
-                indexes[at:at + STACK_SHARE], splits, backgrounds[key], stacked))
+                indexes[at:at + STACK_SHARE], splits, backgrounds[key], stacked, footer))
+    rules = _place_rules(places) + ("".join(footers[k] for k in sorted(footers))
+                                    if stacked and footer else "")
     return ([_wrapped(lang or None, parts) for lang, parts in groups.items()],
-            starts, total, places)
+            starts, total, rules)
 
 
 def stamp_pieces(kind: Kind, splits: Sequence[Split], whole: Callable[[list[int]], str],
@@ -441,8 +506,8 @@ def stamp_pieces(kind: Kind, splits: Sequence[Split], whole: Callable[[list[int]
     each piece starts on a new page, on a front page when `duplex`; `pad_end` ends the
     file on a back page. `whole(indexes)` is the normal batch HTML of those pieces, for
     the ones the geometry guard keeps whole (anchored by their `id` value)."""
-    groups, starts, total, places = _overlay(splits, backgrounds, kind.stacked)
-    rules = OVERLAY_CSS + (STACKED_CSS if kind.stacked else PAGED_CSS) + _place_rules(places)
+    groups, starts, total, places = _overlay(splits, backgrounds, kind.stacked, kind.footer)
+    rules = OVERLAY_CSS + (STACKED_CSS if kind.stacked else PAGED_CSS) + places
     document = lay_out(kind.document(groups, True), f"{what} (overlay)",
                        [*kind.stylesheets, css(rules)])
     if kind.stacked:
@@ -478,8 +543,10 @@ def _stacked_pages(box, path: list, found: list) -> None:
 def _piece_of(child) -> str | None:
     """The piece index (as text) of a marked element's box, None for any other box."""
     element = getattr(getattr(child, "_box", child), "element", None)
-    at = element.attrib.get("data-stamp-at") if element is not None else None
-    return at.split(":")[0] if at else None
+    if element is None:
+        return None
+    at = element.attrib.get("data-stamp-at")
+    return at.split(":")[0] if at else element.attrib.get("data-stamp-piece")
 
 
 def _holding(box, piece: str):
