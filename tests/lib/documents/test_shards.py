@@ -29,7 +29,7 @@ def test_every_piece_of_every_batch_is_in_exactly_one_slice_in_order(count):
 
 
 def test_two_shards_get_about_the_same_work():
-    """Whole batches would give one shard 5,386 and the other 4,500 units of work (the
+    """Whole batches would give one shard 4,500 and the other 4,852 units of work (the
     edition waits for the slower); sliced, they end within one slice of each other."""
     shares = assign(split(EDITION, 2), 2)
     loads = [sum(j.weight for j in share) for share in shares]
