@@ -37,9 +37,12 @@ LONG_STREET = "幸福路" + "一二三四五六七八九十" * 8 + "号"  # wrap
 LONG_NAME = "欧阳" + "德" * 40  # the salutation wraps
 
 
-def _config(duplex: bool):
+def _config(duplex: bool, paper: str = "A4"):
     config = load_config()
-    return config.model_copy(update={"print": config.print.model_copy(update={"duplex": duplex})})
+    update = {"duplex": duplex, "paper": paper}
+    if paper == "A5":
+        update["envelope_window"] = test_letters.A5_WINDOW
+    return config.model_copy(update={"print": config.print.model_copy(update=update)})
 
 
 def _pages(pdf: Path, folder: Path) -> list[np.ndarray]:
@@ -107,9 +110,12 @@ def _sample_letters() -> pd.DataFrame:
     return pd.concat([pieces, long], ignore_index=True)
 
 
-@pytest.mark.parametrize("duplex", [False, True], ids=["simplex", "duplex"])
-def test_letters_stamped_look_and_read_as_laid_out_whole(duplex, tmp_path):
-    config, pieces = _config(duplex), _sample_letters()
+@pytest.mark.parametrize("duplex, paper", [(False, "A4"), (True, "A4"), (True, "A5")],
+                         ids=["simplex", "duplex", "A5-duplex"])
+def test_letters_stamped_look_and_read_as_laid_out_whole(duplex, paper, tmp_path):
+    """Also on A5, whose footer (printed in the stacked overlay in a box of its own, with
+    the margin box's computed style) is set smaller and without letter spacing."""
+    config, pieces = _config(duplex, paper), _sample_letters()
     normal, firsts, counts = lt.render_batch(lt.Batch("sample", 1, pieces), config, EDITION)
     (stamped, s_firsts, s_counts), distinct = _stamped_letters(pieces, config, tmp_path / "bg")
     assert (s_firsts, s_counts) == (firsts, counts)  # page numbers in the manifest
