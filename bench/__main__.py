@@ -56,7 +56,7 @@ def _child(module: str, *args: str) -> dict:
 
 
 def end_to_end(members: int, exports: Path) -> tuple[float, int]:
-    """Wall seconds of `clubpress run` (every step, one process per core) on the sample,
+    """Wall seconds of `clubpress run` (every step, its default processes) on the sample,
     and the print pages it made (letters and print newsletters)."""
     out = WORK / f"e2e-{members}"
     started = time.perf_counter()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from pipeline.cli import main
+from pipeline.cli import _parser, default_processes, main
 
 
 def test_run_prints_the_edition_path(exports, tmp_path, capsys):
@@ -107,3 +107,12 @@ def test_calendar_with_custom_and_western_dates_from_config(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "2026-12-25,圣诞节,Christmas Day,festival" in out
     assert "2026-06-18,建会纪念日,Club Founding Day,custom" in out
+
+
+@pytest.mark.parametrize("cores, processes", [(1, 1), (2, 3), (8, 9)])
+def test_run_takes_one_process_more_than_the_cores(cores, processes, monkeypatch):
+    """One core: every step in the calling process; more: one process per core and one to
+    fill the time steps spend starting and reading."""
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(cores)))
+    assert default_processes() == processes
+    assert _parser().parse_args(["run"]).processes == processes
