@@ -200,9 +200,9 @@ class Kind:
     # Stacked: the overlay lays out every piece's pages on one page, on top of each
     # other, and then gives each its own page (`_unstacked`). WeasyPrint's cost of a page
     # as such (its styles and sixteen margin boxes, the page type being new for every page
-    # index) is then paid once, not per page: a print newsletter's overlay page costs a
-    # quarter less. Only for kinds whose page margins hold nothing of a piece's own (the
-    # letters' footer is each piece's string, so letters are laid out a page each).
+    # index) is then paid once, not per page, and pieces of one background share the
+    # copies of its ancestors: an overlay page costs about half as much. A piece's own
+    # value in a margin box needs `footer`; page mode remains for kinds without either.
     stacked: bool = False
     # The per-piece value (a `stamp.attr`) that the page's bottom-left margin box prints
     # with `string()`, as the letters' footer does. A stacked overlay has one page, and so
@@ -330,11 +330,13 @@ def _footer(page_box) -> tuple[str, str, str] | None:
                 return None
             style = box.style
 
-            def length(value) -> str:
+            def length(value, number_unit: str) -> str:
+                """A computed length as CSS; a bare number takes `number_unit` (none for
+                line-height's multiplier, px for spacing)."""
                 if value == "normal":
                     return "normal"
                 if isinstance(value, (int, float)):
-                    return repr(value)
+                    return f"{value!r}{number_unit}"
                 return f"{value.value!r}{value.unit}"
 
             red, green, blue, alpha = style["color"].to("srgb")
@@ -346,10 +348,9 @@ def _footer(page_box) -> tuple[str, str, str] | None:
                 "font-size": f"{style['font_size']!r}px",
                 "font-weight": str(style["font_weight"]),
                 "font-style": style["font_style"],
-                "line-height": length(style["line_height"]),
-                "letter-spacing": length(style["letter_spacing"]) + (
-                    "px" if isinstance(style["letter_spacing"], (int, float)) else ""),
-                "word-spacing": f"{style['word_spacing']!r}px",
+                "line-height": length(style["line_height"], ""),
+                "letter-spacing": length(style["letter_spacing"], "px"),
+                "word-spacing": length(style["word_spacing"], "px"),
                 "text-transform": style["text_transform"],
                 "color": f"color(srgb {red!r} {green!r} {blue!r} / {alpha!r})",
             }
@@ -484,9 +485,9 @@ def _overlay(splits: Sequence[Split], backgrounds: dict[str, Background], stacke
         total += background.pages
         places |= {var.place: var for var in background.vars}
         footers |= {f[0]: f[1] for f in background.footers if f is not None}
-        same = (sorted((k, v) for k, v in split.values.items() if k not in ("id", footer))
+        same = (tuple(sorted((k, v) for k, v in split.values.items() if k not in ("id", footer)))
                 if stacked else index)
-        sets.setdefault((next(iter(langs[index]), None) or "", split.key, repr(same)),
+        sets.setdefault((next(iter(langs[index]), None) or "", split.key, same),
                         []).append(index)
     groups: dict[str, list[str]] = {}
     for (lang, key, _), indexes in sets.items():
@@ -506,8 +507,8 @@ def stamp_pieces(kind: Kind, splits: Sequence[Split], whole: Callable[[list[int]
     each piece starts on a new page, on a front page when `duplex`; `pad_end` ends the
     file on a back page. `whole(indexes)` is the normal batch HTML of those pieces, for
     the ones the geometry guard keeps whole (anchored by their `id` value)."""
-    groups, starts, total, places = _overlay(splits, backgrounds, kind.stacked, kind.footer)
-    rules = OVERLAY_CSS + (STACKED_CSS if kind.stacked else PAGED_CSS) + places
+    groups, starts, total, placing = _overlay(splits, backgrounds, kind.stacked, kind.footer)
+    rules = OVERLAY_CSS + (STACKED_CSS if kind.stacked else PAGED_CSS) + placing
     document = lay_out(kind.document(groups, True), f"{what} (overlay)",
                        [*kind.stylesheets, css(rules)])
     if kind.stacked:
@@ -527,7 +528,8 @@ def stamp_pieces(kind: Kind, splits: Sequence[Split], whole: Callable[[list[int]
 
 def _stacked_pages(box, path: list, found: list) -> None:
     """Pre-order: for each `.stamp-page` box, (its holders from the page box down, each
-    with the index of the next one among its children; the box as its parent holds it)."""
+    with the index of the next one among its children; the placeholder its parent holds,
+    STACKED_CSS making it absolute; one that is not is left out, and so is its page)."""
     for index, child in enumerate(box.children):
         inner = getattr(child, "_box", child)  # an absolutely positioned box's placeholder
         element = getattr(inner, "element", None)
@@ -535,7 +537,8 @@ def _stacked_pages(box, path: list, found: list) -> None:
             continue
         classes = element.attrib.get("class", "").split()
         if "stamp-page" in classes:
-            found.append(([*path, (box, index)], child))
+            if inner is not child:
+                found.append(([*path, (box, index)], child))
         elif "stamp-var" not in classes and inner is child:
             _stacked_pages(child, [*path, (box, index)], found)
 
@@ -593,14 +596,12 @@ def _unstacked(document, starts: list[int], total: int):
                   if id(c) not in leaves and id(c) not in holders]
             for key, box in holders.items()}
     pages: list = [None] * total
-    for path, leaf in found:
-        element = leaf._box.element if hasattr(leaf, "_box") else leaf.element
+    for path, leaf in found:  # each leaf the placeholder of an absolute `.stamp-page`
+        element = leaf._box.element
         page = int(element.attrib["data-stamp-page"])
         for piece in element.attrib["data-stamp-pieces"].split():
-            node = leaf
-            if hasattr(leaf, "_box"):  # the placeholder of an absolutely positioned box
-                node = _holding(leaf._box, piece)
-                node = leaf if node is leaf._box else _placeholder(node)
+            node = _holding(leaf._box, piece)
+            node = leaf if node is leaf._box else _placeholder(node)
             for box, index in reversed(path):
                 others = rest[id(box)]
                 node = box.copy_with_children([c for i, c in others if i < index] + [node]
