@@ -21,7 +21,7 @@ members as (
     from stg_members
 ),
 
-transactions as (
+transactions as not materialized (
     select txn_id, member_id, txn_at::timestamp as txn_at, amount_cny
     from stg_transactions
 ),
@@ -73,7 +73,9 @@ window_of as (
     left join windows on true
 ),
 
--- Rows of members dated before the cut-off, with their calendar days before the cut-off day.
+-- Rows dated before the cut-off, with their calendar days before the cut-off day. Rows of
+-- unknown members are measured too, and left out where the measures join the members:
+-- a semi-join of every row cost more (1.5 s of 6 at a million members).
 -- Not materialised (two readers): a copy of every transaction cost more memory than the
 -- second scan of the Parquet rows costs time.
 history as not materialized (
@@ -82,7 +84,6 @@ history as not materialized (
         date_diff('day', transactions.txn_at::date, cutoff.as_of_date) as days_ago
     from transactions
     join cutoff on transactions.txn_at < cutoff.cutoff_at
-    where transactions.member_id in (select member_id from members)
 ),
 
 purchase_measures as (
