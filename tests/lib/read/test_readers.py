@@ -35,6 +35,25 @@ def test_every_encoding_reads_the_same_records(tmp_path, encoding, detected):
     assert raw.frame.loc[0, "name"] == "王伟"
 
 
+def test_gbk_past_an_ascii_first_megabyte_is_read_as_gbk(tmp_path):
+    # The reader trusts a UTF-8 start only as far as Arrow's check of every value.
+    path = tmp_path / "members.csv"
+    filler = "".join(f"M{i:07d},Wang\n" for i in range(80_000))  # 1.1 MB of ASCII
+    path.write_bytes(("member_id,name\n" + filler + "M9,王伟\n").encode("gbk"))
+    raw = read_export(path, MEMBERS, None)
+    assert raw.encoding == "gb18030"
+    assert raw.frame["name"].iloc[-1] == "王伟"
+    assert raw.frame["_line"].iloc[-1] == 80_002
+
+
+def test_utf8_start_and_gbk_later_is_refused_as_mixed(tmp_path):
+    path = tmp_path / "members.csv"
+    filler = "".join(f"M{i:07d},王伟\n" for i in range(60_000))  # 1.1 MB of UTF-8
+    path.write_bytes(("member_id,name\n" + filler).encode() + "M9,李娜\n".encode("gbk"))
+    with pytest.raises(ExportError, match=r"line 60002: GBK/GB18030 text, but line 2 is UTF-8"):
+        read_export(path, MEMBERS, None)
+
+
 def test_undecodable_file_names_file_and_line(tmp_path):
     path = tmp_path / "members.csv"
     path.write_bytes("member_id,name\nM1,ok\n".encode() + b"M2,\xff\xfe\xfa\xfb\xfc\n")
