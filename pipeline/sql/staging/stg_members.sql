@@ -15,7 +15,18 @@ raw as (
                   $unprintable) as _plain
     from raw
 ),
-synonyms as (select * from synonyms),
+-- Each enum column's synonyms (lower-cased text -> value) as one map: a lookup keeps the
+-- rows in file order, where a join with the synonyms table did not (the rows were then
+-- sorted back, 0.5 s at a million members).
+synonym_maps as (
+    select
+        map_from_entries(list((key, value)) filter (where column_name = 'gender'))            as gender,
+        map_from_entries(list((key, value)) filter (where column_name = 'birth_calendar'))    as birth_calendar,
+        map_from_entries(list((key, value)) filter (where column_name = 'bool'))              as bool,
+        map_from_entries(list((key, value)) filter (where column_name = 'language'))          as language,
+        map_from_entries(list((key, value)) filter (where column_name = 'preferred_channel')) as preferred_channel
+    from synonyms
+),
 
 screened as (
     select
@@ -100,10 +111,10 @@ typed as (
         normalised.*,
         norm_unless(_plain, member_id_raw) as member_id_value,
         clean_unless(_plain, name_raw) as name_value,
-        gender_syn.value as gender_value,
+        synonym_maps.gender[lower(gender_text)] as gender_value,
         parse_date(birth_date_text) as birth_date_solar,
-        calendar_syn.value as birth_calendar_value,
-        leap_syn.value::boolean as birth_lunar_leap_value,
+        synonym_maps.birth_calendar[lower(birth_calendar_text)] as birth_calendar_value,
+        synonym_maps.bool[lower(birth_lunar_leap_text)]::boolean as birth_lunar_leap_value,
         parse_phone(phone_text) as phone_value,
         parse_email(email_text) as email_value,
         clean_unless(_plain, screened(province, province_why)) as province_value,
@@ -113,40 +124,18 @@ typed as (
         parse_postcode(postal_code_text) as postal_code_value,
         parse_date(join_date_text) as join_date_value,
         parse_date(move_in_date_text) as move_in_date_value,
-        language_syn.value as language_value,
-        channel_syn.value as preferred_channel_value,
-        post_syn.value::boolean as consent_post_value,
-        email_syn.value::boolean as consent_email_value,
-        sms_syn.value::boolean as consent_sms_value,
-        dnc_syn.value::boolean as do_not_contact_value,
-        deceased_syn.value::boolean as deceased_value,
+        synonym_maps.language[lower(language_text)] as language_value,
+        synonym_maps.preferred_channel[lower(preferred_channel_text)] as preferred_channel_value,
+        synonym_maps.bool[lower(consent_post_text)]::boolean as consent_post_value,
+        synonym_maps.bool[lower(consent_email_text)]::boolean as consent_email_value,
+        synonym_maps.bool[lower(consent_sms_text)]::boolean as consent_sms_value,
+        synonym_maps.bool[lower(do_not_contact_text)]::boolean as do_not_contact_value,
+        synonym_maps.bool[lower(deceased_text)]::boolean as deceased_value,
         clean_unless(_plain, screened(household_id, household_id_why)) as household_id_value,
         list_transform(extra_screened, lambda e: {
             'column_name': e.column_name, 'value': screened(e.value, e.why), 'why': e.why})
             as extra_values
-    from normalised
-    left join synonyms as gender_syn
-        on gender_syn.column_name = 'gender' and gender_syn.key = lower(gender_text)
-    left join synonyms as calendar_syn
-        on calendar_syn.column_name = 'birth_calendar'
-        and calendar_syn.key = lower(birth_calendar_text)
-    left join synonyms as leap_syn
-        on leap_syn.column_name = 'bool' and leap_syn.key = lower(birth_lunar_leap_text)
-    left join synonyms as language_syn
-        on language_syn.column_name = 'language' and language_syn.key = lower(language_text)
-    left join synonyms as channel_syn
-        on channel_syn.column_name = 'preferred_channel'
-        and channel_syn.key = lower(preferred_channel_text)
-    left join synonyms as post_syn
-        on post_syn.column_name = 'bool' and post_syn.key = lower(consent_post_text)
-    left join synonyms as email_syn
-        on email_syn.column_name = 'bool' and email_syn.key = lower(consent_email_text)
-    left join synonyms as sms_syn
-        on sms_syn.column_name = 'bool' and sms_syn.key = lower(consent_sms_text)
-    left join synonyms as dnc_syn
-        on dnc_syn.column_name = 'bool' and dnc_syn.key = lower(do_not_contact_text)
-    left join synonyms as deceased_syn
-        on deceased_syn.column_name = 'bool' and deceased_syn.key = lower(deceased_text)
+    from normalised, synonym_maps
 ),
 
 lunar_dates as (
