@@ -12,7 +12,13 @@ raw as (
                   []) as _plain
     from raw
 ),
-synonyms as (select * from synonyms),
+-- The status synonyms (lower-cased text -> value) as a map: a lookup keeps the rows in
+-- file order, where a join did not (stg_members.sql).
+status_synonyms as (
+    select map_from_entries(list((key, value))) as status
+    from synonyms
+    where column_name = 'status'
+),
 known_members as (select member_id from known_members),
 
 screened as (
@@ -62,12 +68,10 @@ typed as (
         clean_unless(_plain, screened(owner, owner_why)) as owner_value,
         parse_timestamp(first_response_at_text) as first_response_at_value,
         parse_timestamp(resolved_at_text) as resolved_at_value,
-        status_syn.value as status_value,
+        status_synonyms.status[lower(status_text)] as status_value,
         parse_int(satisfaction_text, 1, 5) as satisfaction_value,
         clean_unless(_plain, screened(description, description_why)) as description_value
-    from texts
-    left join synonyms as status_syn
-        on status_syn.column_name = 'status' and status_syn.key = lower(status_text)
+    from texts, status_synonyms
 ),
 
 checked as (
