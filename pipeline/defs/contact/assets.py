@@ -1,6 +1,7 @@
 """Contact: who gets what on which channel this edition, and who is left out and why."""
 
 import json
+from pathlib import Path
 
 import dagster as dg
 import pyarrow as pa
@@ -10,7 +11,7 @@ import pandas as pd
 from pipeline.defs.calendar.assets import club_calendar
 from pipeline.defs.checks import declared_results, declared_specs
 from pipeline.defs.partitions import editions
-from pipeline.defs.resources import ClubPressSettings, only_columns
+from pipeline.defs.resources import ClubPressSettings, as_parquet, only_columns
 from pipeline.lib.rules.calendar import festivals_in_month
 from pipeline.lib.rules.contact import CONTACT_COLUMNS, CONTACT_PURPOSE, MEMBER_COLUMNS, plan_contacts
 from pipeline.lib.rules import care
@@ -96,19 +97,18 @@ def contact_plan(context: dg.AssetExecutionContext, settings: ClubPressSettings,
 @dg.asset(
     partitions_def=editions,
     group_name="contact",
-    ins={"stg_contacts": dg.AssetIn(metadata=only_columns(
-             "member_id", "contact_date", "channel", "purpose")),
-         "stg_transactions": dg.AssetIn(metadata=only_columns("member_id", "txn_at"))},
+    ins={"stg_contacts": dg.AssetIn(metadata=as_parquet()),
+         "stg_transactions": dg.AssetIn(metadata=as_parquet())},
     description="What works: the share of greeted members who bought within the response "
     "window, per kind and channel, beside members due the same greeting who were not sent "
     "it (SQL mart).",
     check_specs=declared_specs("care_response"),
 )
 def care_response(context: dg.AssetExecutionContext, settings: ClubPressSettings,
-                  stg_contacts: Staged, stg_transactions: Staged):
+                  stg_contacts: Path, stg_transactions: Path):
     edition = settings.edition(context)
-    frame = care.care_response(stg_contacts.frame, care.earlier_plans(settings.out, edition.month),
-                               stg_transactions.frame, settings.club.care, edition)
+    frame = care.care_response(stg_contacts, care.earlier_plans(settings.out, edition.month),
+                               stg_transactions, settings.club.care, edition)
     yield dg.Output(frame, metadata={"rows": len(frame),
                                      "greetings": int(frame["members"].sum())})
     yield from declared_results("care_response", frame, edition)
