@@ -63,38 +63,40 @@ def load_parquet(path: Path, schema: str, files: dict[str, Path]) -> dict[str, i
     """Replace `schema.<name>` with each Parquet file as it is (marts are typed by their
     step), all or nothing. Returns row counts.
 
-    A file is read as Arrow, not through pandas, so its types survive even with no rows
-    (pandas holds dates and empty text as untyped objects); its dictionary columns (a
-    model's ENUM, such as the backlog's ordered age bands) become ENUMs of their values
-    again (text when there are none)."""
+    DuckDB reads each file itself, with the types it was written with (also when it has
+    no rows); its dictionary columns (a model's ENUM, such as the backlog's ordered age
+    bands) become ENUMs of their values again (text when there are none). Reading the
+    files as Arrow first took three times as long (3.6 s of marts at a million members)."""
     counts: dict[str, int] = {}
     with connect(path) as con:
         con.execute("set preserve_insertion_order = false")  # see load_tables
         con.execute("begin transaction")
         con.execute(f'create schema if not exists "{schema}"')
         for name, file in files.items():
-            source = pq.read_table(file)
-            con.register("source", source)
+            con.read_parquet(str(file)).create_view("source", replace=True)
             con.execute(f'create or replace table "{schema}"."{name}" as '
-                        f"select {_enums(source)} from source")
-            con.unregister("source")
-            counts[f"{schema}.{name}"] = source.num_rows
+                        f"select {_enums(file)} from source")
+            con.execute("drop view source")
+            counts[f"{schema}.{name}"] = pq.ParquetFile(file).metadata.num_rows
         con.execute("commit")
     return counts
 
 
-def _enums(table: pa.Table) -> str:
-    """A select list of `table` that casts each dictionary column to an ENUM of its
-    dictionary's values, in their order (one with no values stays text)."""
+def _enums(file: Path) -> str:
+    """A select list of the Parquet `file` that casts each dictionary column to an ENUM
+    of its dictionary's values, in their order (one with no values stays text)."""
+    fields = pq.read_schema(file)
+    dictionaries = [f.name for f in fields if pa.types.is_dictionary(f.type)]
+    values = pq.read_table(file, columns=dictionaries) if dictionaries else None
     items = []
-    for field in table.schema:
+    for field in fields:
         column = '"' + field.name.replace('"', '""') + '"'
-        chunks = table.column(field.name).chunks
-        if pa.types.is_dictionary(field.type) and chunks and len(chunks[0].dictionary):
-            values = chunks[0].dictionary.to_pylist()
-            if all(chunk.dictionary.to_pylist() == values for chunk in chunks):
-                labels = ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
-                column = f"{column}::enum({labels}) as {column}"
+        if field.name in dictionaries:
+            chunks = values.column(field.name).chunks
+            labels = chunks[0].dictionary.to_pylist() if chunks else []
+            if labels and all(chunk.dictionary.to_pylist() == labels for chunk in chunks):
+                listed = ", ".join("'" + str(v).replace("'", "''") + "'" for v in labels)
+                column = f"{column}::enum({listed}) as {column}"
         items.append(column)
     return ", ".join(items)
 
