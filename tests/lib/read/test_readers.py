@@ -202,6 +202,34 @@ def test_fast_and_careful_readers_agree(tmp_path, reason, content):
     assert fast.headers == careful.headers
 
 
+@pytest.mark.parametrize("content", [
+    "member_id,name\nM1,王\r伟\n\nM2,李娜\n",  # a lone CR splits a line, a blank one is skipped
+    "member_id,name\r\nM1,王\r伟\r\n\r\nM2,李娜\r\n",  # the same with CR LF
+    "member_id,name\nM1,王伟\r\r\nM2,李娜\n",  # a line of carriage returns
+])
+def test_lone_carriage_returns_number_lines_as_the_careful_reader_does(tmp_path, content):
+    # Editors (and Python's csv) end a line at a lone CR, the record scan does not.
+    from pipeline.lib.read import readers
+
+    path = tmp_path / "members.csv"
+    path.write_bytes(content.encode())
+    careful = readers._read_csv_careful(path, "utf-8", MEMBERS, None)
+    pd.testing.assert_frame_equal(read_export(path, MEMBERS, None).frame, careful.frame)
+
+
+def test_line_ends_across_the_scan_chunks_count_once(tmp_path, monkeypatch):
+    from pipeline.lib.read import readers
+
+    path = tmp_path / "members.csv"
+    monkeypatch.setattr(readers, "SCAN_CHUNK", 16)  # each header below fills one chunk
+    path.write_bytes(b"member_id,namez\r\nM1,a\r\nM2,b\r\n")  # CR | LF at the seam
+    assert readers._line_counts(path) == (False, 3, False, False)
+    path.write_bytes(b"member_id,namez\n\nM1,a\n")  # a blank line: LF | LF
+    assert readers._line_counts(path) == (False, 3, True, False)
+    path.write_bytes(b"member_id,namez\rM1,a\r\n")  # a lone CR ends the first chunk
+    assert readers._line_counts(path) == (False, 1, False, True)
+
+
 def test_ragged_file_takes_the_careful_path_and_keeps_every_record(tmp_path):
     from pipeline.lib.read import readers
 
