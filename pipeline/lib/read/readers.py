@@ -456,27 +456,28 @@ def _scan_records(path: Path) -> tuple[np.ndarray, bool]:
     return start_line[~blank], quotes_before == 0
 
 
-def _line_counts(path: Path) -> tuple[bool, int, bool, bool]:
+def _line_counts(path: Path) -> tuple[bool, int, bool]:
     """Whether the file holds a double quote; its lines (a last line without a newline
-    counts); whether one is blank (Arrow skips those); whether it holds a carriage return
-    outside CR LF (Arrow and editors end a line there, the record scan does not). One
-    read: half a second for 500 MB, most of it the reading."""
-    quoted, newlines, lone_returns, blank = False, 0, 0, False
-    tail = b""  # the end of the previous chunk, for what spans two
+    counts); whether it holds a carriage return outside CR LF (Arrow and editors end a
+    line there, the record scan does not). One read: half a second for 500 MB, most of
+    it the reading."""
+    quoted, newlines, lone_return, open_return, last = False, 0, False, False, 10
     buffer = bytearray(SCAN_CHUNK)
     with path.open("rb") as handle:
         while count := handle.readinto(buffer):
-            newlines += int(np.count_nonzero(np.frombuffer(buffer, np.uint8, count) == 10))
+            data = np.frombuffer(buffer, np.uint8, count)
+            line_end = data == 10
+            newlines += int(np.count_nonzero(line_end))
             quoted = quoted or buffer.find(b'"', 0, count) >= 0
-            if buffer.find(b"\r", 0, count) >= 0:
-                lone_returns += buffer.count(b"\r", 0, count) - buffer.count(b"\r\n", 0, count)
-            if tail.endswith(b"\r") and buffer[0] == 10:
-                lone_returns -= 1  # a CR LF across the two chunks
-            seam = tail + buffer[:2]
-            blank = blank or any(buffer.find(p, 0, count) >= 0 or p in seam
-                                 for p in (b"\n\n", b"\n\r\n"))
-            tail = bytes(buffer[max(count - 2, 0):count])
-    return quoted, newlines + (not tail.endswith(b"\n")), blank, lone_returns > 0
+            lone_return = lone_return or (open_return and not line_end[0])
+            if buffer.find(b"\r", 0, count) >= 0:  # CR LF files, and lone CRs
+                returns = data == 13
+                lone_return = lone_return or bool(np.any(returns[:-1] & ~line_end[1:]))
+                open_return = bool(returns[-1])  # its LF, if any, starts the next chunk
+            else:
+                open_return = False
+            last = data[-1]
+    return quoted, newlines + int(last != 10), bool(lone_return or open_return)
 
 
 def _read_csv_fast(path: Path, encoding: str, table: Table, mapping: TableMapping | None):
@@ -490,8 +491,8 @@ def _read_csv_fast(path: Path, encoding: str, table: Table, mapping: TableMappin
     width = next(csv.reader([first], delimiter=delimiter)).__len__()
     names = [f"f{i}" for i in range(width)]
     invalid: list = []
-    quoted, physical, blank, lone_returns = _line_counts(path)
-    if lone_returns:  # numbered as editors do, line by line, by the careful reader
+    quoted, physical, lone_return = _line_counts(path)
+    if lone_return:  # numbered as editors do, line by line, by the careful reader
         return None
     try:
         arrow = pacsv.read_csv(
@@ -514,7 +515,9 @@ def _read_csv_fast(path: Path, encoding: str, table: Table, mapping: TableMappin
         )
     except (pa.ArrowInvalid, UnicodeDecodeError):
         return None
-    if not quoted and not blank and arrow.num_rows == physical:  # a record per line
+    # Without quotes and lone CRs a line is one record unless blank, which Arrow skips:
+    # as many records as lines means none is blank.
+    if not quoted and arrow.num_rows == physical:
         lines, balanced = np.arange(1, physical + 1, dtype=np.int64), True
     else:
         lines, balanced = _scan_records(path)

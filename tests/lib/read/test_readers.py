@@ -223,11 +223,13 @@ def test_line_ends_across_the_scan_chunks_count_once(tmp_path, monkeypatch):
     path = tmp_path / "members.csv"
     monkeypatch.setattr(readers, "SCAN_CHUNK", 16)  # each header below fills one chunk
     path.write_bytes(b"member_id,namez\r\nM1,a\r\nM2,b\r\n")  # CR | LF at the seam
-    assert readers._line_counts(path) == (False, 3, False, False)
-    path.write_bytes(b"member_id,namez\n\nM1,a\n")  # a blank line: LF | LF
-    assert readers._line_counts(path) == (False, 3, True, False)
+    assert readers._line_counts(path) == (False, 3, False)
     path.write_bytes(b"member_id,namez\rM1,a\r\n")  # a lone CR ends the first chunk
-    assert readers._line_counts(path) == (False, 1, False, True)
+    assert readers._line_counts(path) == (False, 1, True)
+    path.write_bytes(b"member_id,namez\r")  # and the file
+    assert readers._line_counts(path) == (False, 1, True)
+    path.write_bytes(b'member_id,name\n"M1",a')  # a quote; no newline at the end
+    assert readers._line_counts(path) == (True, 2, False)
 
 
 def test_ragged_file_takes_the_careful_path_and_keeps_every_record(tmp_path):
