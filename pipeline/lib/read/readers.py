@@ -136,15 +136,9 @@ def find_export(exports: Path, table: Table, mapping: TableMapping | None) -> Pa
 def detect_encoding(path: Path) -> str:
     """UTF-8 (with or without BOM), UTF-16 (BOM or zero-byte pattern) or GB18030."""
     with path.open("rb") as handle:
-        head = handle.read(4096)
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    if _zero_bytes_at(head, 1) > len(head) // 4 and _zero_bytes_at(head, 0) < len(head) // 16:
-        return "utf-16-le"
-    if _zero_bytes_at(head, 0) > len(head) // 4 and _zero_bytes_at(head, 1) < len(head) // 16:
-        return "utf-16-be"
+        marked = _marked_encoding(handle.read(HEAD_BYTES))
+    if marked is not None:
+        return marked
     if _decodes(path, "utf-8"):
         return "utf-8"
     if _decodes(path, "gb18030"):
@@ -155,6 +149,24 @@ def detect_encoding(path: Path) -> str:
     raise ExportError(
         f"{path}: line {line}: neither UTF-8 nor GBK/GB18030 text; save the export as UTF-8"
     )
+
+
+HEAD_BYTES = 4096  # what a byte-order mark or UTF-16's zero bytes show in
+
+
+def _marked_encoding(head: bytes) -> str | None:
+    """The encoding the file's first HEAD_BYTES declare by a byte-order mark or show by
+    UTF-16's zero bytes; None for the rest (UTF-8 or GB18030, told apart by decoding)."""
+    head = head[:HEAD_BYTES]
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if _zero_bytes_at(head, 1) > len(head) // 4 and _zero_bytes_at(head, 0) < len(head) // 16:
+        return "utf-16-le"
+    if _zero_bytes_at(head, 0) > len(head) // 4 and _zero_bytes_at(head, 1) < len(head) // 16:
+        return "utf-16-be"
+    return None
 
 
 def _zero_bytes_at(head: bytes, parity: int) -> int:
@@ -378,32 +390,36 @@ def read_csv(path: Path, table: Table, mapping: TableMapping | None) -> RawTable
     the careful one runs) whenever a record does not have the header's field count or
     the record boundaries found by the line scan disagree with Arrow's.
     """
+    tried = None
     if _starts_as_utf8(path):
         # Arrow checks every value is UTF-8 as it reads, so the whole-file check of
         # `detect_encoding` (0.4 s for 500 MB) is left for a file Arrow refuses.
+        tried = "utf-8"
         try:
-            fast = _read_csv_fast(path, "utf-8", table, mapping)
+            fast = _read_csv_fast(path, tried, table, mapping)
         except UnicodeDecodeError:  # a header line past the first megabyte
             fast = None
         if fast is not None:
             return fast
     encoding = detect_encoding(path)
-    fast = _read_csv_fast(path, encoding, table, mapping)
+    # A UTF-8 file the fast path declined is not read by it twice.
+    fast = None if encoding == tried else _read_csv_fast(path, encoding, table, mapping)
     return fast if fast is not None else _read_csv_careful(path, encoding, table, mapping)
 
 
 def _starts_as_utf8(path: Path) -> bool:
-    """Whether the file's first megabyte is UTF-8 without a byte-order mark: most likely
-    a UTF-8 export (GBK text is seldom valid UTF-8 for long)."""
+    """Whether the file's first megabyte is UTF-8 and marks no other encoding (a
+    byte-order mark, UTF-16's zero bytes): most likely a UTF-8 export (GBK text is
+    seldom valid UTF-8 for long)."""
     with path.open("rb") as handle:
         head = handle.read(1 << 20)
-    if head.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if _marked_encoding(head) is not None:
         return False
     try:
         codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
     except UnicodeDecodeError:
         return False
-    return b"\0" not in head  # UTF-16 without a mark holds zero bytes
+    return True
 
 
 FAST_ENCODINGS = {"utf-8": "utf8", "utf-8-sig": "utf8", "gb18030": "gb18030"}
