@@ -73,21 +73,23 @@ def load_parquet(path: Path, schema: str, files: dict[str, Path]) -> dict[str, i
         con.execute("begin transaction")
         con.execute(f'create schema if not exists "{schema}"')
         for name, file in files.items():
+            with pq.ParquetFile(file) as parquet:
+                columns = _enums(parquet)
+                counts[f"{schema}.{name}"] = parquet.metadata.num_rows
             con.read_parquet(str(file)).create_view("source", replace=True)
             con.execute(f'create or replace table "{schema}"."{name}" as '
-                        f"select {_enums(file)} from source")
+                        f"select {columns} from source")
             con.execute("drop view source")
-            counts[f"{schema}.{name}"] = pq.ParquetFile(file).metadata.num_rows
         con.execute("commit")
     return counts
 
 
-def _enums(file: Path) -> str:
-    """A select list of the Parquet `file` that casts each dictionary column to an ENUM
+def _enums(parquet: pq.ParquetFile) -> str:
+    """A select list of the `parquet` file that casts each dictionary column to an ENUM
     of its dictionary's values, in their order (one with no values stays text)."""
-    fields = pq.read_schema(file)
+    fields = parquet.schema_arrow
     dictionaries = [f.name for f in fields if pa.types.is_dictionary(f.type)]
-    values = pq.read_table(file, columns=dictionaries) if dictionaries else None
+    values = parquet.read(columns=dictionaries) if dictionaries else None
     items = []
     for field in fields:
         column = '"' + field.name.replace('"', '""') + '"'
