@@ -30,6 +30,7 @@ from bench.ingest import raw_duckdb_seconds
 from pipeline.defs.marts import MARTS
 from pipeline.lib.documents.pdf import page_count
 from pipeline.settings import PATHS
+from pipeline.steps import small_pages
 
 SIZES = [int(s) for s in os.environ.get("BENCH_SIZES", "5000,10000,100000,1000000").split(",")]
 # Sizes also run end to end with `clubpress run` (all documents): 10,000 members in a
@@ -167,6 +168,7 @@ def row(values: list[str]) -> str:
 
 def main() -> None:
     require_harfbuzz_subset()
+    small_pages()  # as the pipeline's processes run; the raw DuckDB reference and children too
     WORK.mkdir(parents=True, exist_ok=True)
     results = []
     print(f"{len(os.sched_getaffinity(0))} cores; letters and print newsletters on every core "

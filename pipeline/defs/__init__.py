@@ -22,6 +22,7 @@ from pipeline.defs.ingest.assets import STAGED_ASSETS, warehouse, warehouse_mart
 from pipeline.defs.segments.assets import agg_monthly_activity, churn_risk, segments
 from pipeline.defs.resources import ClubPressSettings, ParquetIOManager
 from pipeline.defs.schedules import automation
+from pipeline.steps import small_pages
 
 ASSETS = [
     *STAGED_ASSETS,
@@ -62,6 +63,9 @@ monthly_edition = dg.define_asset_job(
 
 
 def build_defs() -> dg.Definitions:
+    # Every process that runs steps loads these definitions first: the CLI, the step
+    # server and the steps it forks, Dagster's own daemon and code servers.
+    small_pages()
     schedules, sensors = automation(monthly_edition)
     return dg.Definitions(
         assets=ASSETS,
