@@ -8,6 +8,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from pipeline.lib.rules import lunar
 from pipeline.lib.rules.lunar import (
     DIM_FIRST_DAY,
     DIM_LAST_DAY,
@@ -182,3 +183,20 @@ def test_dim_lunar_day_rows(dim, solar, row):
     (found,) = found
     assert tuple(found.values())[1:] == row
     assert lunar_to_solar(row[0], row[1], row[2], row[3]) == solar
+
+
+@pytest.mark.parametrize("year", [
+    1900,  # the shipped table's first lunar year, from its first day
+    2023,  # a leap second month
+    2033,  # a leap eleventh month, the rare case
+    2099,  # the last lunar year the table holds whole
+])
+def test_conversions_read_the_shipped_months_as_the_library_computes_them(year):
+    assert lunar._shipped_years()[year] == lunar._library_year_table(year)
+
+
+def test_years_the_shipped_table_lacks_come_from_the_library():
+    # lunar 2100 runs past the table's last day (2100-12-31); 1899 starts before its first
+    assert 2100 not in lunar._shipped_years() and 1899 not in lunar._shipped_years()
+    assert lunar.lunar_to_solar(2100, 12, 1) == date(2100, 12, 31)
+    assert lunar.lunar_to_solar(1899, 12, 1) == date(1900, 1, 1)
