@@ -51,12 +51,12 @@ def small_pages() -> bool:
     (the setting is inherited by fork and kept across exec); whether it took effect.
 
     Where the kernel backs fresh memory with 2 MiB pages (`transparent_hugepage` set to
-    `always`), the allocators of Arrow, DuckDB and NumPy have each huge page zeroed the
-    first time they touch it, and a step that reads an export into fresh buffers spends
+    `always`), each huge page is zeroed whole the first time an allocator (Arrow's
+    above all) touches it, and a step that reads an export into fresh buffers spends
     more time in the kernel than reading: the first Arrow read of the 1 M members export
     took 4.2 s (6.3 s of system CPU) against 0.8 s with the pages off, and the data steps
-    at a million members 75.6 s against 51.2 s (`make bench`). Database makers advise
-    the same for their servers. Elsewhere (other systems, kernels that refuse) a no-op."""
+    at a million members 75.6 s against 51.2 s. Elsewhere (other systems, kernels that
+    refuse) a no-op."""
     if not sys.platform.startswith("linux"):
         return False
     try:
