@@ -128,10 +128,11 @@ def test_steps_run_without_transparent_huge_pages():
 
     script = """
 import ctypes, subprocess
+from pipeline.steps import PR_SET_THP_DISABLE  # imports nothing that switches them off
 def thp():
     return subprocess.run(["grep", "THP_enabled", "/proc/self/status"],
                           capture_output=True, text=True).stdout.split()
-ctypes.CDLL(None).prctl(41, 0, 0, 0, 0)
+ctypes.CDLL(None).prctl(PR_SET_THP_DISABLE, 0, 0, 0, 0)
 print(*thp())
 import pipeline.definitions
 print(*thp())

@@ -75,8 +75,9 @@ def _shipped_years() -> dict[int, dict[tuple[int, bool], tuple[date, int]]]:
     years: dict[int, dict[tuple[int, bool], tuple[date, int]]] = {}
     for row in firsts:
         if row["lunar_year"] < last_year:
-            years.setdefault(row["lunar_year"], {})[(row["lunar_month"], row["is_leap_month"])] = (
-                row["solar_date"], row["lunar_month_days"])
+            months = years.setdefault(row["lunar_year"], {})
+            months[(row["lunar_month"], row["is_leap_month"])] = (row["solar_date"],
+                                                                  row["lunar_month_days"])
     return years
 
 
