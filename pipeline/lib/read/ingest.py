@@ -38,6 +38,7 @@ from pipeline.lib.read.readers import (
     read_export,
 )
 from pipeline.lib.read.schema import TABLES, Table
+from pipeline.lib.read.screen import careful_rows
 from pipeline.lib.warehouse import sql_text
 
 QUARANTINE_COLUMNS = ["table", "file", "line", "column", "value", "reason", "action"]
@@ -260,8 +261,9 @@ def _typed(rows: pa.Table, table: Table) -> pd.DataFrame:
 
 def _raw_relation(raw: RawTable) -> pa.Table:
     """The export's text by canonical column name (NULL columns for the ones the file
-    lacks), `_line`, `_problem` and `_extra`: each row's unknown columns (members only)
-    as a list of (column_name, value). Text columns share the frame's characters, with
+    lacks), `_line`, `_problem`, `_extra`: each row's unknown columns (members only) as a
+    list of (column_name, value), and `_plain`: nothing in the row's columns to screen or
+    normalise (`screen.careful_rows`). Text columns share the frame's characters, with
     32-bit offsets (`_narrow`)."""
     frame = raw.frame
     columns = {}
@@ -270,6 +272,7 @@ def _raw_relation(raw: RawTable) -> pa.Table:
             columns[column.name] = _narrow(pa.array(frame[column.name].array, pa.large_string()))
         else:
             columns[column.name] = pa.nulls(len(frame), pa.string())
+    columns["_plain"] = pa.array(~careful_rows(list(columns.values()), len(frame)))
     columns["_line"] = pa.array(frame[LINE_COLUMN].to_numpy(), pa.int64())
     columns["_problem"] = _narrow(pa.array(frame[PROBLEM_COLUMN].array, pa.large_string()))
     columns["_extra"] = _extra_lists(frame)  # empty lists but for members

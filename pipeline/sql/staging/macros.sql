@@ -144,20 +144,17 @@ create or replace macro hostile(t, formulas, printed, unprintable) as case
         || ' that no letter font can print (it would print as a box)'
 end;
 
--- A row with nothing to screen or normalise, the common case: no control or full-width
--- character, no value that starts or ends with a space or starts like a formula, nothing
--- past 10,000 characters, no unprintable character. `row_text` is the row's values joined
--- by U+FFFF (a noncharacter: a value holding one only sends its row the careful way).
+-- A row with nothing to screen or normalise, the common case: the reader's `plain` (no
+-- control or full-width character, no value that starts or ends with a space or starts
+-- like a formula, nothing past 10,000 characters: `lib/read/screen.py`, from the bytes)
+-- and no character of `unprintable` in `row_text`, the row's values joined (read only
+-- when the letter fonts lack a character of the export).
 -- Every value of such a row is its own screened, normalised text, so the models skip
 -- `hostile`, `norm` and `clean` for it (`hostile_unless`, `norm_unless`, `clean_unless`).
-create or replace macro plain_row(row_text, unprintable) as
-    strlen(row_text) <= 10000
-    and not regexp_matches(
-        row_text,
-        '[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x{ff01}-\x{ff5e}\x{3000}]'
-            || '|(?:^|\x{ffff})[\s\x{a0}=+\-@]|[\s\x{a0}](?:\x{ffff}|$)')
-    and (len(unprintable) = 0
-         or len(list_filter(unprintable, lambda c: contains(row_text, c))) = 0);
+create or replace macro plain_row(plain, row_text, unprintable) as case
+    when len(unprintable) = 0 then plain
+    else plain and len(list_filter(unprintable, lambda c: contains(row_text, c))) = 0
+end;
 create or replace macro hostile_unless(plain, t, formulas, printed, unprintable) as
     case when not plain then hostile(t, formulas, printed, unprintable) end;
 create or replace macro norm_unless(plain, t) as

@@ -2,16 +2,9 @@
 -- name no loaded member and the case still counts (`is_known_member` says which).
 -- q<stage><r|v>_<column>: the reason the row is quarantined (r) or the value dropped (v)
 -- at stage 0 the reader, 1 hostile values, 2 values, 5 duplicate ids.
+-- `_plain` (the reader's, `lib/read/screen.py`): nothing in the row to screen or normalise.
 with
 
--- `_plain`: nothing in the row to screen or normalise (`plain_row`)
-raw as (
-    select
-        *,
-        plain_row(concat_ws(chr(65535), *columns(lambda c: not starts_with(c, '_'))),
-                  []) as _plain
-    from raw
-),
 -- The status synonyms (lower-cased text -> value) as a map: a lookup keeps the rows in
 -- file order, where a join did not (stg_members.sql).
 status_synonyms as (

@@ -1,16 +1,8 @@
 -- Contact history, typed from the export's text (for frequency caps): one row per line.
 -- q<stage><r|v>_<column>: the reason the row is quarantined (r) or the value dropped (v)
 -- at stage 0 the reader, 1 hostile values, 2 values, 5 duplicate ids, 6 unknown members.
+-- `_plain` (the reader's, `lib/read/screen.py`): nothing in the row to screen or normalise.
 with
-
--- `_plain`: nothing in the row to screen or normalise (`plain_row`)
-raw as (
-    select
-        *,
-        plain_row(concat_ws(chr(65535), *columns(lambda c: not starts_with(c, '_'))),
-                  []) as _plain
-    from raw
-),
 
 screened as (
     select

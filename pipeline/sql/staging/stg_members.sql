@@ -7,11 +7,12 @@
 -- zh-CN, post consented unless refused, e-mail and SMS not, flags false.
 with
 
--- `_plain`: nothing in the row to screen or normalise (`plain_row`)
+-- `_plain`: nothing in the row to screen or normalise (`plain_row`: the reader's `_plain`,
+-- and no character the letter fonts lack)
 raw as (
     select
-        *,
-        plain_row(concat_ws(chr(65535), *columns(lambda c: not starts_with(c, '_'))),
+        * exclude (_plain),
+        plain_row(_plain, concat_ws(chr(65535), *columns(lambda c: not starts_with(c, '_'))),
                   $unprintable) as _plain
     from raw
 ),
