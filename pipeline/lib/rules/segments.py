@@ -34,13 +34,13 @@ from pipeline.lib.progress import report
 from pipeline.lib.warehouse import Relation, query, query_arrow
 
 SEGMENTS_MODEL = "marts/segments"
+PURCHASES_MODEL = "marts/int_member_purchases"
 RFM_MODEL = "marts/int_rfm"
-# The segments query aggregates every transaction row twice (spend and dates, distinct
-# purchases) over a million members at once. With DuckDB's default limit (80% of the
-# machine's memory) its step peaked at 1.87-2.0 GiB at 1,000,000 members; at this limit
-# DuckDB spills what does not fit: 1.52-1.55 GiB, in 12.8-13.8 s against 11.3-14.1 s
-# unlimited (the same minutes, one process each). Smaller editions never reach it; a
-# query that cannot fit what DuckDB never spills runs again without the limit.
+# The purchases query (`int_member_purchases.sql`) is the step's one aggregation of the
+# transactions: six million purchases at 1,000,000 members. Beyond this limit DuckDB
+# spills what does not fit to a temporary folder; a million members stay under it (the
+# step peaks at 1.4 GiB with or without it), a larger club would not. A query that cannot
+# fit what DuckDB never spills runs again without the limit.
 SEGMENTS_MEMORY = "1200MB"
 CHURN_MODEL = "marts/churn_risk"
 MOVEMENT_MODEL = "marts/agg_segment_movement"
@@ -107,16 +107,37 @@ def tier_table(tiers: Sequence[TierRule]) -> pa.Table:
 # --- models ---------------------------------------------------------------------------------
 
 
+def member_purchases(transactions: Relation, cutoff_at: datetime,
+                     indicators: Sequence[Indicator] = (),
+                     thresholds: LifecycleThresholds | None = None,
+                     memory_limit: str | None = None) -> pa.Table:
+    """Each member's purchases before the cut-off moment, as RFM, the scorecard (in the
+    windows of `indicators`) and the lifecycle read them (`int_member_purchases.sql`);
+    `memory_limit`: see `warehouse.query_arrow`."""
+    thresholds = thresholds or LifecycleThresholds()
+    return query_arrow(
+        PURCHASES_MODEL,
+        {"cutoff_at": cutoff_at, "active_days": thresholds.active_days},
+        memory_limit=memory_limit,
+        stg_transactions=transactions,
+        indicators=pa.table({  # their windows: an empty list leaves every window 12 months
+            "name": pa.array([i.name for i in indicators], pa.string()),
+            "window_months": pa.array([i.window_months for i in indicators], pa.int64()),
+        }),
+    )
+
+
 def rfm_at(transactions: Relation, cutoff_at: datetime,
            rules: Sequence[SegmentRule]) -> pa.Table:
     """RFM and segment per member at the cut-off moment (`int_rfm.sql`): the
     `RFM_COLUMNS` and `rfm_segment`, for members with a row before `cutoff_at`."""
-    return query_arrow(
-        RFM_MODEL,
-        {"cutoff_at": cutoff_at, "unclassified": UNCLASSIFIED},
-        stg_transactions=transactions,
-        segment_rules=rule_table(rules),
-    )
+    return rfm_of(member_purchases(transactions, cutoff_at), rules)
+
+
+def rfm_of(purchases: pa.Table, rules: Sequence[SegmentRule]) -> pa.Table:
+    """`rfm_at` from the members' purchases (`member_purchases`)."""
+    return query_arrow(RFM_MODEL, {"unclassified": UNCLASSIFIED},
+                       member_purchases=purchases, segment_rules=rule_table(rules))
 
 
 def build_segments(
@@ -132,27 +153,26 @@ def build_segments(
     """The `segments` table (`segments.sql`): one row per member in member_id order, the
     `SEGMENT_COLUMNS` then one `score_<name>` per indicator in the configured order; RFM
     columns are blank for members who bought nothing before the cut-off."""
-    rfm = rfm_at(transactions, cutoff_moment(as_of), segment_rules)
-
-    def scored(memory_limit: str | None) -> pa.Table:
-        return query_arrow(
-            SEGMENTS_MODEL,
-            {"as_of": as_of, **thresholds.model_dump()},
-            memory_limit=memory_limit,
-            stg_members=members,
-            stg_transactions=transactions,
-            stg_complaints=complaints,
-            int_rfm=rfm,
-            indicators=indicator_table(indicators),
-            tiers=tier_table(tiers),
-        )
+    def purchases_under(memory_limit: str | None) -> pa.Table:
+        return member_purchases(transactions, cutoff_moment(as_of), indicators, thresholds,
+                                memory_limit)
 
     try:
-        table = scored(SEGMENTS_MEMORY)
+        purchases = purchases_under(SEGMENTS_MEMORY)
     except duckdb.OutOfMemoryException:  # what cannot spill did not fit: the limit goes
-        report("segments", f"the segments query needs more than {SEGMENTS_MEMORY}: "
+        report("segments", f"the purchases query needs more than {SEGMENTS_MEMORY}: "
                "run again without a memory limit")
-        table = scored(None)
+        purchases = purchases_under(None)
+    table = query_arrow(
+        SEGMENTS_MODEL,
+        {"as_of": as_of, **thresholds.model_dump()},
+        stg_members=members,
+        member_purchases=purchases,
+        stg_complaints=complaints,
+        int_rfm=rfm_of(purchases, segment_rules),
+        indicators=indicator_table(indicators),
+        tiers=tier_table(tiers),
+    )
     return table.select(SEGMENT_COLUMNS + [f"score_{i.name}" for i in indicators])
 
 

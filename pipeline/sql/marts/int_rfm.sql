@@ -3,52 +3,28 @@
 -- An intermediate model: `segments.sql` reads it at the edition's cut-off, and the
 -- report's `agg_segment_movement.sql` at two month ends.
 --
--- Relations: stg_transactions (txn_id, member_id, txn_at, amount_cny), segment_rules (position, name, r_min, r_max, f_min, f_max, m_min,
--- m_max; a blank bound is open).
--- Parameters: $cutoff_at (rows strictly before this moment count), $unclassified (the
--- segment of members no rule matches).
+-- Relations: member_purchases (int_member_purchases.sql at the cut-off: member_id,
+-- latest_at, purchases, spend_cny), segment_rules (position, name, r_min, r_max, f_min,
+-- f_max, m_min, m_max; a blank bound is open).
+-- Parameter: $unclassified (the segment of members no rule matches).
 --
 -- Every row before the cut-off counts, returns included (they lower M, count in F and
--- may be the latest row for R). Snapshot = latest txn_at before the cut-off + 1 day;
--- recency_days = whole days (floored) from the member's latest row to it. Scores are
--- qcut's quintiles of rank(method="first") with ties broken by member_id: on the ranks
--- 1..n qcut's right-closed edges are 1 + k(n-1)/5, so rank r is quintile
--- max(1, ceil(5(r-1)/(n-1))), computed in integers (a lone member gets 3). R is reversed.
+-- may be the latest row for R): F counts purchases (distinct txn_id), M is their net
+-- spend. Snapshot = latest txn_at before the cut-off + 1 day; recency_days = whole days
+-- (floored) from the member's latest row to it. Scores are qcut's quintiles of
+-- rank(method="first") with ties broken by member_id: on the ranks 1..n qcut's
+-- right-closed edges are 1 + k(n-1)/5, so rank r is quintile max(1, ceil(5(r-1)/(n-1))),
+-- computed in integers (a lone member gets 3). R is reversed.
 with
 
-history as (
-    select txn_id, member_id, txn_at::timestamp as txn_at, amount_cny::double as amount_cny
-    from stg_transactions
-    where txn_at::timestamp < $cutoff_at::timestamp
+totals as (
+    select member_id, latest_at, purchases as frequency, spend_cny as monetary
+    from member_purchases
 ),
 
 rules as (
     select position, name, r_min, r_max, f_min, f_max, m_min, m_max
     from segment_rules
-),
-
--- One pass over the rows: each purchase (a member's txn_id, its line items together)
--- with its latest moment and its amount in whole cents (exact, so the total is the same
--- in any order and on any number of threads; staged amounts are rounded to the cent),
--- then each member's purchases. (Grouping the rows twice, once by member and once by
--- distinct purchase, read them twice: 1 s more at a million members.)
-purchases as (
-    select
-        member_id,
-        max(txn_at)                              as latest_at,
-        sum(round(amount_cny * 100)::bigint)     as cents
-    from history
-    group by member_id, txn_id
-),
-
-totals as (
-    select
-        member_id,
-        max(latest_at)             as latest_at,
-        count(*)                   as frequency,
-        sum(cents)::double / 100   as monetary
-    from purchases
-    group by member_id
 ),
 
 measured as (

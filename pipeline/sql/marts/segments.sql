@@ -2,18 +2,20 @@
 -- relationship scorecard, the tier with its action, and the lifecycle stage.
 -- Grain: one row per member of stg_members, in member_id order.
 --
--- Relations: stg_members (member_id, join_date), stg_transactions (txn_id, member_id,
--- txn_at, amount_cny), stg_complaints (member_id, received_at, satisfaction), int_rfm
--- (int_rfm.sql at the cut-off), indicators (position, name, weight, method, low, high, missing_score,
--- window_months), tiers (name, min_score, action).
+-- Relations: stg_members (member_id, join_date), member_purchases
+-- (int_member_purchases.sql at the cut-off), stg_complaints (member_id, received_at,
+-- satisfaction), int_rfm (int_rfm.sql at the cut-off), indicators (position, name,
+-- weight, method, low, high, missing_score, window_months), tiers (name, min_score,
+-- action).
 -- Parameters: $as_of (the cut-off day: everything before the midnight after it counts),
 -- $new_days, $active_days, $lapsed_days (lifecycle).
 --
 -- Scorecard and lifecycle count a purchase only on a positive row (a return does not
 -- make a lapsed member active); spend is net of returns, floored at 0; "days ago" are
 -- calendar days back from the cut-off day; "the last N months" is [cut-off - N months,
--- cut-off). Transactions and complaints of unknown members are ignored. One score_<name>
--- column per measure; the step keeps those of the configured indicators, in their order.
+-- cut-off). Transactions (int_member_purchases.sql measures them) and complaints of
+-- unknown members are ignored. One score_<name> column per measure; the step keeps
+-- those of the configured indicators, in their order.
 with
 
 members as (
@@ -21,9 +23,10 @@ members as (
     from stg_members
 ),
 
-transactions as not materialized (
-    select txn_id, member_id, txn_at::timestamp as txn_at, amount_cny
-    from stg_transactions
+purchases as (
+    select member_id, window_spend_cny, window_purchases, latest_days, first_days,
+           first_inside_days, last_before_days
+    from member_purchases
 ),
 
 complaints as (
@@ -51,7 +54,8 @@ cutoff as (
     select $as_of::date as as_of_date, $as_of::date + interval 1 day as cutoff_at
 ),
 
--- Where each windowed measure's months start (12 months for a measure not configured).
+-- Where the complaint measures' months start (12 months for a measure not configured;
+-- int_member_purchases.sql has the purchase measures').
 windows as (
     select
         name,
@@ -61,60 +65,12 @@ windows as (
 
 window_of as (
     select
-        coalesce(max(window_from) filter (where name = 'spend'),
-                 max(cutoff_at - to_months(12)))                        as spend_from,
-        coalesce(max(window_from) filter (where name = 'frequency'),
-                 max(cutoff_at - to_months(12)))                        as frequency_from,
         coalesce(max(window_from) filter (where name = 'complaints'),
                  max(cutoff_at - to_months(12)))                        as complaints_from,
         coalesce(max(window_from) filter (where name = 'satisfaction'),
                  max(cutoff_at - to_months(12)))                        as satisfaction_from
     from cutoff
     left join windows on true
-),
-
--- Rows dated before the cut-off, with their calendar days before the cut-off day. Rows of
--- unknown members are measured too, and left out where the measures join the members:
--- a semi-join of every row cost more (1.5 s of 6 at a million members).
--- Not materialised (two readers): a copy of every transaction cost more memory than the
--- second scan of the Parquet rows costs time.
-history as not materialized (
-    select
-        transactions.*,
-        date_diff('day', transactions.txn_at::date, cutoff.as_of_date) as days_ago
-    from transactions
-    join cutoff on transactions.txn_at < cutoff.cutoff_at
-),
-
-purchase_measures as (
-    select
-        member_id,
-        -- in whole cents: exact, the same in any order and on any number of threads
-        sum(round(amount_cny::double * 100)::bigint) filter (where txn_at >= spend_from)
-            ::double / 100                                                  as net_spend,
-
-        min(days_ago) filter (where amount_cny > 0)                         as latest_days,
-        max(days_ago) filter (where amount_cny > 0)                         as first_days,
-        -- a gap of more than lapsed_days ending inside the active window can only run
-        -- from the last purchase before the window to the window's first purchase
-        max(days_ago) filter (where amount_cny > 0 and days_ago <= $active_days)
-                                                                             as first_inside_days,
-        min(days_ago) filter (where amount_cny > 0 and days_ago > $active_days)
-                                                                             as last_before_days
-    from history, window_of
-    group by member_id
-),
-
--- Distinct txn_id with a positive line in the frequency window (distinct pairs first:
--- DuckDB groups those in parallel, where count(distinct) per group does not).
-purchase_counts as (
-    select member_id, count(*) as purchases
-    from (
-        select distinct history.member_id, history.txn_id
-        from history, window_of
-        where history.amount_cny > 0 and history.txn_at >= window_of.frequency_from
-    )
-    group by member_id
 ),
 
 complaint_measures as (
@@ -134,11 +90,11 @@ complaint_measures as (
 measures as (
     select
         members.member_id,
-        greatest(coalesce(purchase_measures.net_spend, 0), 0)::double       as spend,
-        coalesce(purchase_counts.purchases, 0)::double                      as frequency,
+        greatest(coalesce(purchases.window_spend_cny, 0), 0)::double        as spend,
+        coalesce(purchases.window_purchases, 0)::double                     as frequency,
         greatest(date_diff('day', members.join_date, cutoff.as_of_date), 0)::double / 365.25
                                                                              as tenure,
-        purchase_measures.latest_days::double                               as recency,
+        purchases.latest_days::double                                       as recency,
         coalesce(complaint_measures.complaints, 0)::double                  as complaints,
         case when complaint_measures.ratings > 0
              then complaint_measures.rating_total / complaint_measures.ratings end
@@ -146,8 +102,7 @@ measures as (
         null::double                                                         as referrals
     from members
     cross join cutoff
-    left join purchase_measures using (member_id)
-    left join purchase_counts using (member_id)
+    left join purchases using (member_id)
     left join complaint_measures using (member_id)
 ),
 
@@ -270,16 +225,16 @@ lifecycle as (
     select
         members.member_id,
         case
-            when purchase_measures.latest_days is null then 'prospect'
-            when purchase_measures.first_days <= $new_days then 'new'
-            when purchase_measures.last_before_days - purchase_measures.first_inside_days
+            when purchases.latest_days is null then 'prospect'
+            when purchases.first_days <= $new_days then 'new'
+            when purchases.last_before_days - purchases.first_inside_days
                  > $lapsed_days then 'won_back'
-            when purchase_measures.latest_days <= $active_days then 'active'
-            when purchase_measures.latest_days <= $lapsed_days then 'lapsing'
+            when purchases.latest_days <= $active_days then 'active'
+            when purchases.latest_days <= $lapsed_days then 'lapsing'
             else 'lapsed'
         end as lifecycle_stage
     from members
-    left join purchase_measures using (member_id)
+    left join purchases using (member_id)
 ),
 
 final as (

@@ -594,8 +594,9 @@ def test_segment_movement_counts_every_member_once():
 
 
 def test_segments_spill_under_a_memory_limit_or_run_without_it(monkeypatch, capsys):
-    """The segments query runs under DuckDB's memory limit (SEGMENTS_MEMORY); a limit too
-    small for it gives the same table, run again without the limit, and says so."""
+    """The purchases query (the step's aggregation of the transactions) runs under
+    DuckDB's memory limit (SEGMENTS_MEMORY); a limit too small for it gives the same
+    table, run again without the limit, and says so."""
     def build():
         return build_segments(HAND_MEMBERS, HAND_TRANSACTIONS, HAND_COMPLAINTS, AS_OF,
                               DEFAULT_SEGMENT_RULES, DEFAULT_INDICATORS, DEFAULT_TIERS,
@@ -604,4 +605,4 @@ def test_segments_spill_under_a_memory_limit_or_run_without_it(monkeypatch, caps
     normal = build()
     monkeypatch.setattr(segments_lib, "SEGMENTS_MEMORY", "1KB")
     assert build().equals(normal)
-    assert "the segments query needs more than 1KB" in capsys.readouterr().err
+    assert "the purchases query needs more than 1KB" in capsys.readouterr().err
