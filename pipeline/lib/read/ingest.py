@@ -23,7 +23,6 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.lib.documents.glyphs import unprintable
@@ -38,7 +37,7 @@ from pipeline.lib.read.readers import (
     read_export,
 )
 from pipeline.lib.read.schema import TABLES, Table
-from pipeline.lib.read.screen import careful_rows
+from pipeline.lib.read.screen import careful_rows, distinct_characters
 from pipeline.lib.warehouse import sql_text
 
 QUARANTINE_COLUMNS = ["table", "file", "line", "column", "value", "reason", "action"]
@@ -331,13 +330,8 @@ def _unprintable(raw: RawTable) -> list[str]:
     printed = [c for c in PRINTED_COLUMNS.get(raw.table.name, ()) if c in raw.frame]
     if not printed:
         return []
-    texts = []
-    for name in printed:
-        values = pc.unique(pa.array(raw.frame[name].array, pa.large_string())).drop_null()
-        # joined by Arrow: a million addresses as Python strings took a second
-        whole = pa.LargeListArray.from_arrays(pa.array([0, len(values)], pa.int64()), values)
-        texts.append(pc.binary_join(whole, pa.scalar("", pa.large_string()))[0].as_py())
-    return sorted(unprintable(texts))
+    columns = [pa.array(raw.frame[name].array, pa.large_string()) for name in printed]
+    return sorted(unprintable([distinct_characters(columns)]))
 
 
 def _ignored_headers(raw: RawTable) -> pd.DataFrame:

@@ -12,7 +12,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pipeline.lib.read.ingest import staging_connection
-from pipeline.lib.read.screen import LONGEST_ROW, careful_rows
+from pipeline.lib.read.screen import LONGEST_ROW, careful_rows, distinct_characters
 
 
 def careful(*values: str | None, text_type=pa.string()) -> list[bool]:
@@ -111,3 +111,11 @@ def test_a_plain_value_is_its_own_screened_normalised_text(texts):
         " or norm(t) is distinct from nullif(t, '') or clean(t) is distinct from nullif(t, ''))"
     ).fetchall()
     assert changed == []
+
+
+def test_distinct_characters_are_each_character_once_in_code_point_order():
+    chunked = pa.chunked_array([pa.array(["王伟", None, ""]), pa.array(["伟a𠀋", "b"])])
+    sliced = pa.array(["skipped", "１a"], pa.large_string()).slice(1)
+    assert distinct_characters([chunked, sliced, pa.nulls(2, pa.string())]) == \
+        "".join(sorted(set("王伟伟a𠀋b１a")))
+    assert distinct_characters([pa.array([], pa.string())]) == ""
