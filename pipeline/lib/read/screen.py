@@ -14,6 +14,9 @@ led by the byte 0xE3, a tab inside a value), never the reverse.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -44,12 +47,20 @@ _NO_BREAK_SPACE = (0xC2, 0xA0)
 def careful_rows(columns: list[pa.Array | pa.ChunkedArray], rows: int) -> np.ndarray:
     """For each of `rows` rows, whether any of its text `columns` (string or large_string
     Arrow arrays of that length) holds a value staging must screen or normalise."""
-    careful = np.zeros(rows, dtype=bool)
-    for column in columns:
+    def marked(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+        careful = np.zeros(rows, dtype=bool)
         start = 0
         for chunk in column.chunks if isinstance(column, pa.ChunkedArray) else [column]:
             _mark_chunk(chunk, careful[start:start + len(chunk)])
             start += len(chunk)
+        return careful
+
+    # Columns side by side: NumPy lets go of the GIL (0.45 s against 0.75 s for the
+    # transactions on two cores, which DuckDB is not using yet).
+    careful = np.zeros(rows, dtype=bool)
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        for column_careful in pool.map(marked, columns):
+            careful |= column_careful
     if _longest_row(columns) > LONGEST_ROW:  # only then is each row's length needed
         careful |= _row_bytes(columns, rows) > LONGEST_ROW
     return careful

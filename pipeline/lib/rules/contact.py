@@ -443,11 +443,15 @@ def _check_distinct(ids: pa.Array, parts: pa.Array) -> None:
 def _counted_purpose(purposes: pd.Series, cap_purposes: list[str]) -> np.ndarray:
     """True where a history contact's purpose counts against the cap: blank, one of
     `cap_purposes`, or a kind whose family is one (`festival-mid-autumn`)."""
-    text = _text(purposes)
+    # Decided once per distinct purpose (a handful among a million contacts: a regular
+    # expression over every contact took 0.3 s).
+    encoded = pc.dictionary_encode(_text(purposes))
+    text = encoded.dictionary
     family = pc.replace_substring_regex(text, "-.*$", "")
     wanted = pa.array(cap_purposes, pa.large_string())
     counted = pc.or_(pc.is_in(text, value_set=wanted), pc.is_in(family, value_set=wanted))
-    return _numpy(pc.or_(pc.is_null(text), counted).fill_null(True))
+    decided = np.append(_numpy(counted.fill_null(False)), True)  # last: a blank purpose
+    return decided[_numpy(encoded.indices.fill_null(len(text)))]
 
 
 def _contacts_in_window(contacts: pd.DataFrame | None, as_of: date, window_days: int,

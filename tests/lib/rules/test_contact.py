@@ -417,6 +417,14 @@ def test_frequency_cap_counts_only_cap_purposes(purpose, planned):
         assert result.plan["kind"].tolist() == ["birthday"]
 
 
+def test_frequency_cap_decides_each_contact_by_its_own_purpose():
+    # a blank purpose counts and a service reminder does not: one slot of three is gone
+    history = pd.concat([days_before(1, purpose=None), days_before(2, purpose="缴费提醒"),
+                         days_before(3, purpose="缴费提醒")], ignore_index=True)
+    result = run(members_frame(member("M1")), wants("M1", *THREE_KINDS), history)
+    assert len(result.plan) == 2
+
+
 def test_cap_purposes_follow_the_rules():
     # a club that counts its payment reminders against the cap may say so
     rules = ContactRules(cap_purposes=["缴费提醒"])
