@@ -33,15 +33,15 @@ purchases as (
 -- logic CTEs ----------------------------------------------------------------------------
 
 greetings as (
-    -- one greeting per member, kind, channel and month; the window must be complete
-    select distinct member_id, kind, channel, grp,
-           date_trunc('month', greeted_on) as month, min(greeted_on) over (
-               partition by member_id, kind, channel, grp, date_trunc('month', greeted_on)
-           ) as greeted_on
+    -- one greeting per member, kind, channel and month, on its first day; the window
+    -- must be complete
+    select member_id, kind, channel, grp,
+           date_trunc('month', greeted_on) as month, min(greeted_on) as greeted_on
     from (select * from history union all select * from planned)
     where kind is not null
       and greeted_on + $response_days::integer <= $as_of::date
       and greeted_on >= date_trunc('month', $as_of::date) - to_months($months::integer)
+    group by member_id, kind, channel, grp, date_trunc('month', greeted_on)
 ),
 
 answered as (

@@ -55,3 +55,15 @@ def test_earlier_editions_give_greeted_and_comparison_groups(tmp_path):
     assert rows == {("email", "greeted"): (1, 0), ("post", "greeted"): (1, 1),
                     ("none", "comparison"): (1, 1)}
     assert care.earlier_plans(tmp_path, "2026-10").empty  # only editions before this one
+
+
+def test_one_greeting_per_member_kind_channel_and_month_counted_from_its_first_day():
+    found = care.care_response(
+        contacts(("M1", "2026-10-05", "post", "生日贺卡"),  # twice in October: one greeting,
+                 ("M1", "2026-10-20", "post", "生日贺卡"),  # from the 5th
+                 ("M1", "2026-09-05", "post", "生日贺卡")),  # September's is another
+        care.earlier_plans(Path("/nonexistent"), "2027-01"),
+        purchases(("M1", "2026-10-08")),  # after the 5th, before the 20th: a response
+        care.CareRules(), EDITION)
+    rows = {(r.kind, r.channel, r.group): (r.members, r.responded) for r in found.itertuples()}
+    assert rows == {("birthday", "post", "greeted"): (2, 1)}
