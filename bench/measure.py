@@ -1,7 +1,9 @@
 """Run the data steps (ingest, marts, warehouse) of one edition in this process.
 
 Prints one JSON line: seconds per step (from Dagster's events), rows read per table and
-the process's peak memory. Documents are measured separately (render throughput).
+the process's peak memory. Documents are measured separately (render throughput). The
+process starts as `clubpress run`'s step server does, with the letter fonts' character
+maps decoded.
 
 Then each step runs again on its own, in a new process, as `clubpress run`'s executor
 runs it (its inputs are the files the first run left in `OUT/.work`): `step_peak_mib`
@@ -22,6 +24,7 @@ import dagster as dg
 from pipeline.defs.marts import MARTS
 from pipeline.definitions import defs
 from pipeline.defs.resources import run_config
+from pipeline.lib.documents import glyphs
 from pipeline.lib.read.schema import TABLES
 
 DATA_STEPS = [*(f"stg_{table}" for table in TABLES),
@@ -77,6 +80,10 @@ def _execute(exports: str, out: str, warehouse: str, assets: list[str]):
 
 
 def main(exports: str, out: str, warehouse: str) -> None:
+    # As in `clubpress run`, whose step server decodes the letter fonts' character maps
+    # before any step (pipeline/lib/documents/warm.py): the members' ingest checks every
+    # name and address against them, and no step of a run pays that 0.7 s.
+    glyphs.missing_glyphs("", glyphs.LETTER_FONTS)
     started = time.perf_counter()
     instance, result = _execute(exports, out, warehouse, DATA_STEPS)
     wall = time.perf_counter() - started
