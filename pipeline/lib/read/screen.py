@@ -51,7 +51,7 @@ def careful_rows(columns: list[pa.Array | pa.ChunkedArray], rows: int) -> np.nda
     def marked(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
         careful = np.zeros(rows, dtype=bool)
         start = 0
-        for chunk in column.chunks if isinstance(column, pa.ChunkedArray) else [column]:
+        for chunk in _chunks(column):
             _mark_chunk(chunk, careful[start:start + len(chunk)])
             start += len(chunk)
         return careful
@@ -67,17 +67,29 @@ def careful_rows(columns: list[pa.Array | pa.ChunkedArray], rows: int) -> np.nda
     return careful
 
 
-def _mark_chunk(chunk: pa.Array, careful: np.ndarray) -> None:
-    """Set `careful` (a view of this chunk's rows) where a value needs a look."""
-    if len(chunk) == 0 or chunk.null_count == len(chunk):
-        return
+def _chunks(column: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
+    return column.chunks if isinstance(column, pa.ChunkedArray) else [column]
+
+
+def _utf8(chunk: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
+    """A text chunk's value offsets (one more than its values) and its whole UTF-8
+    buffer, as NumPy views; None when it holds no character."""
+    if len(chunk) == 0 or chunk.null_count == len(chunk) or chunk.buffers()[2] is None:
+        return None
     width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
     offsets = np.frombuffer(chunk.buffers()[1], width, len(chunk) + 1,
                             chunk.offset * np.dtype(width).itemsize)
-    data = chunk.buffers()[2]
-    if data is None or offsets[-1] == offsets[0]:  # only blank values
+    if offsets[-1] == offsets[0]:  # only blank values
+        return None
+    return offsets, np.frombuffer(chunk.buffers()[2], np.uint8)
+
+
+def _mark_chunk(chunk: pa.Array, careful: np.ndarray) -> None:
+    """Set `careful` (a view of this chunk's rows) where a value needs a look."""
+    found = _utf8(chunk)
+    if found is None:
         return
-    data = np.frombuffer(data, np.uint8)
+    offsets, data = found
     text = data[offsets[0]:offsets[-1]]
     if text.min() < _CONTROL_BELOW or _holds_a_lead(text):
         at = np.flatnonzero(_CAREFUL_BYTE[text])
@@ -130,15 +142,13 @@ def distinct_characters(columns: list[pa.Array | pa.ChunkedArray]) -> str:
     """
     seen = np.zeros(0, dtype=bool)
     for column in columns:
-        for chunk in column.chunks if isinstance(column, pa.ChunkedArray) else [column]:
-            if len(chunk) == 0 or chunk.null_count == len(chunk) or chunk.buffers()[2] is None:
+        for chunk in _chunks(column):
+            found = _utf8(chunk)
+            if found is None:
                 continue
-            width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-            offsets = np.frombuffer(chunk.buffers()[1], width, len(chunk) + 1,
-                                    chunk.offset * np.dtype(width).itemsize)
-            text = np.frombuffer(chunk.buffers()[2], np.uint8)[offsets[0]:offsets[-1]]
-            points = np.frombuffer(text.tobytes().decode("utf-8").encode("utf-32-le"),
-                                   np.uint32)
+            offsets, data = found
+            text = data[offsets[0]:offsets[-1]].tobytes().decode("utf-8")
+            points = np.frombuffer(text.encode("utf-32-le"), np.uint32)
             counts = np.bincount(points)
             if len(counts) > len(seen):
                 seen = np.pad(seen, (0, len(counts) - len(seen)))
