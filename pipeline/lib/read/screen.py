@@ -8,8 +8,9 @@ the staging models skip `hostile`, `norm` and `clean` for it (`_plain` in
 buffer, costs a fifth of a regular expression per row in DuckDB: 0.4 s against 2.4 s
 for seven million transactions (the expression's call alone costs 135 ns a row).
 
-The test errs one way only: a row it calls careful may turn out plain (a CJK character
-led by the byte 0xE3, a tab inside a value), never the reverse.
+The test errs one way only: a row it calls careful may turn out plain (CJK punctuation
+or kana, which share the lead byte 0xE3 with U+3000; a tab inside a value), never the
+reverse.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-LONGEST_ROW = 10_000  # characters; a longer row is no member's data (`hostile` says why)
+# A row read as one text longer than this (in bytes, so never fewer than its characters)
+# may hold a value past 10,000 characters, which is no member's data (`hostile`).
+LONGEST_ROW = 10_000
 _SEPARATOR = 3  # bytes between two values where a row is read as one text (U+FFFF)
 
 # Lead bytes of the characters `hostile` and `norm` act on: U+3000 (E3 80 80) and the
