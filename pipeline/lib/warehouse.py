@@ -109,13 +109,15 @@ Relation = pd.DataFrame | pa.Table | Path
 def _connect_over(relations: dict[str, Relation], threads: int | None = None,
                   spill: tuple[str, str] | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with each relation registered under its name: a frame or an
-    Arrow table as it is, a Parquet file as a view DuckDB reads directly. `threads`: at
+    Arrow table as it is, a Parquet file as a view DuckDB reads directly; the marts' macros
+    (`sql/marts/macros.sql`) are defined. `threads`: at
     most that many threads (1: every operator sees the rows in their stored order);
     `spill`: (memory limit, folder) beyond which DuckDB writes what it holds to disk."""
     config: dict[str, object] = {"threads": threads} if threads else {}
     if spill:
         config |= {"memory_limit": spill[0], "temp_directory": spill[1]}
     con = duckdb.connect(config=config)
+    con.execute(sql_text("marts/macros"))
     for name, relation in relations.items():
         if isinstance(relation, Path):
             con.read_parquet(str(relation)).create_view(name)

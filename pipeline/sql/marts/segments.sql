@@ -86,7 +86,7 @@ complaint_measures as (
     group by complaints.member_id
 ),
 
--- Raw measures, null where missing.
+-- Raw measures, null where missing, and what the lifecycle stage reads.
 measures as (
     select
         members.member_id,
@@ -99,70 +99,125 @@ measures as (
         case when complaint_measures.ratings > 0
              then complaint_measures.rating_total / complaint_measures.ratings end
                                                                              as satisfaction,
-        null::double                                                         as referrals
+        null::double                                                         as referrals,
+        purchases.latest_days,
+        purchases.first_days,
+        purchases.first_inside_days,
+        purchases.last_before_days
     from members
     cross join cutoff
     left join purchases using (member_id)
     left join complaint_measures using (member_id)
 ),
 
-long_measures as (
-    select member_id, measure, raw
-    from measures
-    unpivot include nulls (
-        raw for measure in (spend, frequency, tenure, recency, complaints, satisfaction,
-                            referrals)
-    )
+-- The scorecard is computed one column per measure, one row per member: turning the
+-- measures into seven rows per member and back cost 2 s of 3 at a million members.
+-- Each measure's indicator as one row (NULL: the measure is not configured).
+lines as (
+    select
+        any_value(card) filter (where card.name = 'spend') as spend,
+        any_value(card) filter (where card.name = 'frequency') as frequency,
+        any_value(card) filter (where card.name = 'tenure') as tenure,
+        any_value(card) filter (where card.name = 'recency') as recency,
+        any_value(card) filter (where card.name = 'complaints') as complaints,
+        any_value(card) filter (where card.name = 'satisfaction') as satisfaction,
+        any_value(card) filter (where card.name = 'referrals') as referrals
+    from card
 ),
 
--- One row per member and configured indicator. Not materialised (two readers): at a
--- million members the copy of seven million wide rows was the step's peak memory.
-configured as not materialized (
-    select long_measures.member_id, long_measures.raw, card.*
-    from long_measures
-    join card on card.name = long_measures.measure
+-- The measure at each position of the indicators' order, as its index into a member's
+-- list of weighted scores (`scorecard.weighted`); NULL past the last indicator.
+positions as (
+    select
+        any_value(list_position(['spend', 'frequency', 'tenure', 'recency', 'complaints', 'satisfaction', 'referrals'], name))
+            filter (where position = 0) as p0,
+        any_value(list_position(['spend', 'frequency', 'tenure', 'recency', 'complaints', 'satisfaction', 'referrals'], name))
+            filter (where position = 1) as p1,
+        any_value(list_position(['spend', 'frequency', 'tenure', 'recency', 'complaints', 'satisfaction', 'referrals'], name))
+            filter (where position = 2) as p2,
+        any_value(list_position(['spend', 'frequency', 'tenure', 'recency', 'complaints', 'satisfaction', 'referrals'], name))
+            filter (where position = 3) as p3,
+        any_value(list_position(['spend', 'frequency', 'tenure', 'recency', 'complaints', 'satisfaction', 'referrals'], name))
+            filter (where position = 4) as p4,
+        any_value(list_position(['spend', 'frequency', 'tenure', 'recency', 'complaints', 'satisfaction', 'referrals'], name))
+            filter (where position = 5) as p5,
+        any_value(list_position(['spend', 'frequency', 'tenure', 'recency', 'complaints', 'satisfaction', 'referrals'], name))
+            filter (where position = 6) as p6
+    from card
 ),
 
 -- Percentile: the share of the other members with a value whose value is strictly
--- lower (pandas' rank(method="min") - 1), from the count of members per distinct value.
+-- lower (pandas' rank(method="min") - 1), from the count of members per distinct value
+-- of each measure scored by percentile (the others are blanked before the unpivot,
+-- which leaves blanks out).
 percentile_values as (
-    select name, raw, count(*) as members
-    from configured
-    where method = 'percentile' and raw is not null
-    group by name, raw
+    select measure, raw, count(*) as members
+    from (
+        unpivot (
+            select
+                case when lines.spend.method = 'percentile' then measures.spend end as spend,
+                case when lines.frequency.method = 'percentile' then measures.frequency end as frequency,
+                case when lines.tenure.method = 'percentile' then measures.tenure end as tenure,
+                case when lines.recency.method = 'percentile' then measures.recency end as recency,
+                case when lines.complaints.method = 'percentile' then measures.complaints end as complaints,
+                case when lines.satisfaction.method = 'percentile' then measures.satisfaction end as satisfaction,
+                case when lines.referrals.method = 'percentile' then measures.referrals end as referrals
+            from measures, lines
+        )
+        on spend, frequency, tenure, recency, complaints, satisfaction, referrals
+        into name measure value raw
+    )
+    group by measure, raw
 ),
 
 percentile_ranks as (
     select
-        name,
+        measure,
         raw,
-        (sum(members) over (partition by name order by raw) - members)::bigint as below,
-        (sum(members) over (partition by name))::bigint                         as known
+        (sum(members) over (partition by measure order by raw) - members)::bigint as below,
+        (sum(members) over (partition by measure))::bigint                         as known
     from percentile_values
 ),
 
-ranked as (
-    select configured.*, percentile_ranks.below, percentile_ranks.known
-    from configured
-    left join percentile_ranks using (name, raw)
-),
-
-indicator_scores as (
+-- Each measure's score 0-100 (`indicator_score`, sql/marts/macros.sql), NULL where the
+-- measure is not configured.
+scores as (
     select
-        member_id,
-        position,
-        name,
-        weight,
-        case
-            when raw is null then missing_score
-            when method = 'percentile' and known <= 1 then 50::double
-            when method = 'percentile' then 100::double * below / (known - 1)
-            when method = 'linear'
-                then 100::double * least(greatest((raw - low) / (high - low), 0::double), 1::double)
-            else 100::double
-                * (1::double - least(greatest((raw - low) / (high - low), 0::double), 1::double))
-        end as score
-    from ranked
+        measures.member_id,
+        measures.latest_days,
+        measures.first_days,
+        measures.first_inside_days,
+        measures.last_before_days,
+        indicator_score(measures.spend, lines.spend, spend_rank.below, spend_rank.known)
+                                                                 as spend_score,
+        indicator_score(measures.frequency, lines.frequency, frequency_rank.below, frequency_rank.known)
+                                                                 as frequency_score,
+        indicator_score(measures.tenure, lines.tenure, tenure_rank.below, tenure_rank.known)
+                                                                 as tenure_score,
+        indicator_score(measures.recency, lines.recency, recency_rank.below, recency_rank.known)
+                                                                 as recency_score,
+        indicator_score(measures.complaints, lines.complaints, complaints_rank.below, complaints_rank.known)
+                                                                 as complaints_score,
+        indicator_score(measures.satisfaction, lines.satisfaction, satisfaction_rank.below, satisfaction_rank.known)
+                                                                 as satisfaction_score,
+        indicator_score(measures.referrals, lines.referrals, referrals_rank.below, referrals_rank.known)
+                                                                 as referrals_score
+    from measures
+    cross join lines
+    left join percentile_ranks as spend_rank
+        on spend_rank.measure = 'spend' and spend_rank.raw = measures.spend
+    left join percentile_ranks as frequency_rank
+        on frequency_rank.measure = 'frequency' and frequency_rank.raw = measures.frequency
+    left join percentile_ranks as tenure_rank
+        on tenure_rank.measure = 'tenure' and tenure_rank.raw = measures.tenure
+    left join percentile_ranks as recency_rank
+        on recency_rank.measure = 'recency' and recency_rank.raw = measures.recency
+    left join percentile_ranks as complaints_rank
+        on complaints_rank.measure = 'complaints' and complaints_rank.raw = measures.complaints
+    left join percentile_ranks as satisfaction_rank
+        on satisfaction_rank.measure = 'satisfaction' and satisfaction_rank.raw = measures.satisfaction
+    left join percentile_ranks as referrals_rank
+        on referrals_rank.measure = 'referrals' and referrals_rank.raw = measures.referrals
 ),
 
 -- Weighted total added in the indicators' order (left to right, the same float sums as
@@ -173,73 +228,53 @@ total_weight as (
     from card
 ),
 
-weighted as (
-    select
-        member_id,
-        -- one column per position (at most seven indicators, one per measure)
-        coalesce(any_value(weight * score) filter (where position = 0), 0::double) as w0,
-        coalesce(any_value(weight * score) filter (where position = 1), 0::double) as w1,
-        coalesce(any_value(weight * score) filter (where position = 2), 0::double) as w2,
-        coalesce(any_value(weight * score) filter (where position = 3), 0::double) as w3,
-        coalesce(any_value(weight * score) filter (where position = 4), 0::double) as w4,
-        coalesce(any_value(weight * score) filter (where position = 5), 0::double) as w5,
-        coalesce(any_value(weight * score) filter (where position = 6), 0::double) as w6,
-        any_value(roundbankers(score * 10, 0) / 10) filter (where name = 'spend')
-                                                                             as score_spend,
-        any_value(roundbankers(score * 10, 0) / 10) filter (where name = 'frequency')
-                                                                             as score_frequency,
-        any_value(roundbankers(score * 10, 0) / 10) filter (where name = 'tenure')
-                                                                             as score_tenure,
-        any_value(roundbankers(score * 10, 0) / 10) filter (where name = 'recency')
-                                                                             as score_recency,
-        any_value(roundbankers(score * 10, 0) / 10) filter (where name = 'complaints')
-                                                                             as score_complaints,
-        any_value(roundbankers(score * 10, 0) / 10) filter (where name = 'satisfaction')
-                                                                             as score_satisfaction,
-        any_value(roundbankers(score * 10, 0) / 10) filter (where name = 'referrals')
-                                                                             as score_referrals
-    from indicator_scores
-    group by member_id
-),
-
 scorecard as (
     select
-        weighted.* exclude (w0, w1, w2, w3, w4, w5, w6),
-        roundbankers((w0 + w1 + w2 + w3 + w4 + w5 + w6) / total_weight * 10, 0) / 10 as score
-    from weighted, total_weight
+        scores.* exclude (spend_score, frequency_score, tenure_score, recency_score,
+                          complaints_score, satisfaction_score, referrals_score),
+        [lines.spend.weight * scores.spend_score,
+         lines.frequency.weight * scores.frequency_score,
+         lines.tenure.weight * scores.tenure_score,
+         lines.recency.weight * scores.recency_score,
+         lines.complaints.weight * scores.complaints_score,
+         lines.satisfaction.weight * scores.satisfaction_score,
+         lines.referrals.weight * scores.referrals_score] as weighted,
+        roundbankers(scores.spend_score * 10, 0) / 10 as score_spend,
+        roundbankers(scores.frequency_score * 10, 0) / 10 as score_frequency,
+        roundbankers(scores.tenure_score * 10, 0) / 10 as score_tenure,
+        roundbankers(scores.recency_score * 10, 0) / 10 as score_recency,
+        roundbankers(scores.complaints_score * 10, 0) / 10 as score_complaints,
+        roundbankers(scores.satisfaction_score * 10, 0) / 10 as score_satisfaction,
+        roundbankers(scores.referrals_score * 10, 0) / 10 as score_referrals
+    from scores, lines
 ),
 
--- The tier with the highest min_score at or below the score.
-tiered as (
+totals as (
     select
-        scorecard.member_id,
+        scorecard.* exclude (weighted),
+        roundbankers((coalesce(weighted[p0], 0::double) + coalesce(weighted[p1], 0::double)
+                      + coalesce(weighted[p2], 0::double) + coalesce(weighted[p3], 0::double)
+                      + coalesce(weighted[p4], 0::double) + coalesce(weighted[p5], 0::double)
+                      + coalesce(weighted[p6], 0::double))
+                     / total_weight * 10, 0) / 10 as score
+    from scorecard, positions, total_weight
+),
+
+-- The tier with the highest min_score at or below the score, per distinct score (one
+-- decimal: at most 1,001 of them).
+score_tiers as (
+    select
+        scored.score,
         arg_max(tier_rules.name, tier_rules.min_score)   as tier,
         arg_max(tier_rules.action, tier_rules.min_score) as action
-    from scorecard
-    join tier_rules on tier_rules.min_score <= scorecard.score
-    group by scorecard.member_id
-),
-
--- The first stage whose test holds: prospect, new, won_back, active, lapsing, lapsed.
-lifecycle as (
-    select
-        members.member_id,
-        case
-            when purchases.latest_days is null then 'prospect'
-            when purchases.first_days <= $new_days then 'new'
-            when purchases.last_before_days - purchases.first_inside_days
-                 > $lapsed_days then 'won_back'
-            when purchases.latest_days <= $active_days then 'active'
-            when purchases.latest_days <= $lapsed_days then 'lapsing'
-            else 'lapsed'
-        end as lifecycle_stage
-    from members
-    left join purchases using (member_id)
+    from (select distinct score from totals) as scored
+    join tier_rules on tier_rules.min_score <= scored.score
+    group by scored.score
 ),
 
 final as (
     select
-        members.member_id,
+        totals.member_id,
         rfm.recency_days,
         rfm.frequency,
         rfm.monetary,
@@ -247,22 +282,29 @@ final as (
         rfm.f_score,
         rfm.m_score,
         rfm.rfm_segment,
-        scorecard.score,
-        tiered.tier::varchar              as tier,
-        tiered.action::varchar            as action,
-        lifecycle.lifecycle_stage::varchar as lifecycle_stage,
-        scorecard.score_spend,
-        scorecard.score_frequency,
-        scorecard.score_tenure,
-        scorecard.score_recency,
-        scorecard.score_complaints,
-        scorecard.score_satisfaction,
-        scorecard.score_referrals
-    from members
+        totals.score,
+        score_tiers.tier::varchar   as tier,
+        score_tiers.action::varchar as action,
+        -- the first stage whose test holds: prospect, new, won_back, active, lapsing, lapsed
+        case
+            when totals.latest_days is null then 'prospect'
+            when totals.first_days <= $new_days then 'new'
+            when totals.last_before_days - totals.first_inside_days > $lapsed_days
+                then 'won_back'
+            when totals.latest_days <= $active_days then 'active'
+            when totals.latest_days <= $lapsed_days then 'lapsing'
+            else 'lapsed'
+        end::varchar                as lifecycle_stage,
+        totals.score_spend,
+        totals.score_frequency,
+        totals.score_tenure,
+        totals.score_recency,
+        totals.score_complaints,
+        totals.score_satisfaction,
+        totals.score_referrals
+    from totals
     left join rfm using (member_id)
-    left join scorecard using (member_id)
-    left join tiered using (member_id)
-    left join lifecycle using (member_id)
+    left join score_tiers using (score)
 )
 
 select * from final
