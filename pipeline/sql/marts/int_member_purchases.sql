@@ -42,14 +42,11 @@ cutoff as (
 
 window_of as (
     select
-        coalesce(max(cutoff_at - to_months(card.window_months))
-                     filter (where card.name = 'spend'),
-                 max(cutoff_at - to_months(12)))                   as spend_from,
-        coalesce(max(cutoff_at - to_months(card.window_months))
-                     filter (where card.name = 'frequency'),
-                 max(cutoff_at - to_months(12)))                   as frequency_from
+        window_start(cutoff.cutoff_at, spend.window_months) as spend_from,
+        window_start(cutoff.cutoff_at, frequency.window_months) as frequency_from
     from cutoff
-    left join card on true
+    left join card as spend on spend.name = 'spend'
+    left join card as frequency on frequency.name = 'frequency'
 ),
 
 -- Not materialised (two readers): a copy of every row holds 400 MB, and reading the

@@ -18,3 +18,8 @@ create or replace macro indicator_score(raw, line, below, known) as case
         * (1::double - least(greatest((raw - line.low) / (line.high - line.low), 0::double),
                              1::double))
 end;
+
+-- Where a scorecard measure's window starts: `months` before the cut-off moment, or 12
+-- when the measure is not configured (`months` NULL).
+create or replace macro window_start(cutoff_at, months) as
+    cutoff_at - to_months(coalesce(months, 12));

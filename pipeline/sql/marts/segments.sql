@@ -54,23 +54,15 @@ cutoff as (
     select $as_of::date as as_of_date, $as_of::date + interval 1 day as cutoff_at
 ),
 
--- Where the complaint measures' months start (12 months for a measure not configured;
--- int_member_purchases.sql has the purchase measures').
-windows as (
-    select
-        name,
-        cutoff.cutoff_at - to_months(window_months) as window_from
-    from card, cutoff
-),
-
+-- Where the complaint measures' months start (`window_start`; int_member_purchases.sql
+-- has the purchase measures').
 window_of as (
     select
-        coalesce(max(window_from) filter (where name = 'complaints'),
-                 max(cutoff_at - to_months(12)))                        as complaints_from,
-        coalesce(max(window_from) filter (where name = 'satisfaction'),
-                 max(cutoff_at - to_months(12)))                        as satisfaction_from
+        window_start(cutoff.cutoff_at, complaints.window_months) as complaints_from,
+        window_start(cutoff.cutoff_at, satisfaction.window_months) as satisfaction_from
     from cutoff
-    left join windows on true
+    left join card as complaints on complaints.name = 'complaints'
+    left join card as satisfaction on satisfaction.name = 'satisfaction'
 ),
 
 complaint_measures as (
@@ -92,8 +84,10 @@ measures as (
         members.member_id,
         greatest(coalesce(purchases.window_spend_cny, 0), 0)::double        as spend,
         coalesce(purchases.window_purchases, 0)::double                     as frequency,
-        greatest(date_diff('day', members.join_date, cutoff.as_of_date), 0)::double / 365.25
-                                                                             as tenure,
+        -- (a blank join_date is missing: `greatest` alone would make it 0)
+        case when members.join_date is not null
+             then greatest(date_diff('day', members.join_date, cutoff.as_of_date), 0)::double
+                  / 365.25 end                                              as tenure,
         purchases.latest_days::double                                       as recency,
         coalesce(complaint_measures.complaints, 0)::double                  as complaints,
         case when complaint_measures.ratings > 0
@@ -129,45 +123,30 @@ lines as (
 -- list of weighted scores (`scorecard.weighted`); NULL past the last indicator.
 positions as (
     select
-        any_value(list_position(['spend', 'frequency', 'tenure', 'recency', 'complaints', 'satisfaction', 'referrals'], name))
-            filter (where position = 0) as p0,
-        any_value(list_position(['spend', 'frequency', 'tenure', 'recency', 'complaints', 'satisfaction', 'referrals'], name))
-            filter (where position = 1) as p1,
-        any_value(list_position(['spend', 'frequency', 'tenure', 'recency', 'complaints', 'satisfaction', 'referrals'], name))
-            filter (where position = 2) as p2,
-        any_value(list_position(['spend', 'frequency', 'tenure', 'recency', 'complaints', 'satisfaction', 'referrals'], name))
-            filter (where position = 3) as p3,
-        any_value(list_position(['spend', 'frequency', 'tenure', 'recency', 'complaints', 'satisfaction', 'referrals'], name))
-            filter (where position = 4) as p4,
-        any_value(list_position(['spend', 'frequency', 'tenure', 'recency', 'complaints', 'satisfaction', 'referrals'], name))
-            filter (where position = 5) as p5,
-        any_value(list_position(['spend', 'frequency', 'tenure', 'recency', 'complaints', 'satisfaction', 'referrals'], name))
-            filter (where position = 6) as p6
-    from card
+        any_value(list_position(measure_names, name)) filter (where position = 0) as p0,
+        any_value(list_position(measure_names, name)) filter (where position = 1) as p1,
+        any_value(list_position(measure_names, name)) filter (where position = 2) as p2,
+        any_value(list_position(measure_names, name)) filter (where position = 3) as p3,
+        any_value(list_position(measure_names, name)) filter (where position = 4) as p4,
+        any_value(list_position(measure_names, name)) filter (where position = 5) as p5,
+        any_value(list_position(measure_names, name)) filter (where position = 6) as p6
+    from card,
+         (select ['spend', 'frequency', 'tenure', 'recency', 'complaints', 'satisfaction',
+                  'referrals'] as measure_names)
 ),
 
 -- Percentile: the share of the other members with a value whose value is strictly
 -- lower (pandas' rank(method="min") - 1), from the count of members per distinct value
--- of each measure scored by percentile (the others are blanked before the unpivot,
--- which leaves blanks out).
+-- of each measure scored by percentile (UNPIVOT leaves the blanks out).
 percentile_values as (
-    select measure, raw, count(*) as members
+    select long_measures.measure, long_measures.raw, count(*) as members
     from (
-        unpivot (
-            select
-                case when lines.spend.method = 'percentile' then measures.spend end as spend,
-                case when lines.frequency.method = 'percentile' then measures.frequency end as frequency,
-                case when lines.tenure.method = 'percentile' then measures.tenure end as tenure,
-                case when lines.recency.method = 'percentile' then measures.recency end as recency,
-                case when lines.complaints.method = 'percentile' then measures.complaints end as complaints,
-                case when lines.satisfaction.method = 'percentile' then measures.satisfaction end as satisfaction,
-                case when lines.referrals.method = 'percentile' then measures.referrals end as referrals
-            from measures, lines
-        )
+        unpivot measures
         on spend, frequency, tenure, recency, complaints, satisfaction, referrals
         into name measure value raw
-    )
-    group by measure, raw
+    ) as long_measures
+    join card on card.name = long_measures.measure and card.method = 'percentile'
+    group by long_measures.measure, long_measures.raw
 ),
 
 percentile_ranks as (
@@ -188,20 +167,20 @@ scores as (
         measures.first_days,
         measures.first_inside_days,
         measures.last_before_days,
-        indicator_score(measures.spend, lines.spend, spend_rank.below, spend_rank.known)
-                                                                 as spend_score,
-        indicator_score(measures.frequency, lines.frequency, frequency_rank.below, frequency_rank.known)
-                                                                 as frequency_score,
-        indicator_score(measures.tenure, lines.tenure, tenure_rank.below, tenure_rank.known)
-                                                                 as tenure_score,
-        indicator_score(measures.recency, lines.recency, recency_rank.below, recency_rank.known)
-                                                                 as recency_score,
-        indicator_score(measures.complaints, lines.complaints, complaints_rank.below, complaints_rank.known)
-                                                                 as complaints_score,
-        indicator_score(measures.satisfaction, lines.satisfaction, satisfaction_rank.below, satisfaction_rank.known)
-                                                                 as satisfaction_score,
-        indicator_score(measures.referrals, lines.referrals, referrals_rank.below, referrals_rank.known)
-                                                                 as referrals_score
+        indicator_score(measures.spend, lines.spend,
+                        spend_rank.below, spend_rank.known) as spend_score,
+        indicator_score(measures.frequency, lines.frequency,
+                        frequency_rank.below, frequency_rank.known) as frequency_score,
+        indicator_score(measures.tenure, lines.tenure,
+                        tenure_rank.below, tenure_rank.known) as tenure_score,
+        indicator_score(measures.recency, lines.recency,
+                        recency_rank.below, recency_rank.known) as recency_score,
+        indicator_score(measures.complaints, lines.complaints,
+                        complaints_rank.below, complaints_rank.known) as complaints_score,
+        indicator_score(measures.satisfaction, lines.satisfaction,
+                        satisfaction_rank.below, satisfaction_rank.known) as satisfaction_score,
+        indicator_score(measures.referrals, lines.referrals,
+                        referrals_rank.below, referrals_rank.known) as referrals_score
     from measures
     cross join lines
     left join percentile_ranks as spend_rank
@@ -215,7 +194,8 @@ scores as (
     left join percentile_ranks as complaints_rank
         on complaints_rank.measure = 'complaints' and complaints_rank.raw = measures.complaints
     left join percentile_ranks as satisfaction_rank
-        on satisfaction_rank.measure = 'satisfaction' and satisfaction_rank.raw = measures.satisfaction
+        on  satisfaction_rank.measure = 'satisfaction'
+        and satisfaction_rank.raw = measures.satisfaction
     left join percentile_ranks as referrals_rank
         on referrals_rank.measure = 'referrals' and referrals_rank.raw = measures.referrals
 ),

@@ -261,6 +261,29 @@ def test_indicator_mappings(method, low, high, raw, expected):
     assert card_of(indicator, raw) == pytest.approx(expected)
 
 
+def test_every_measure_by_percentile_ranks_against_its_own_values():
+    # The hand-checked members, each measure scored by percentile (listed in reverse):
+    # among those with a value, the share of the others strictly below x 100.
+    #   tenure       C 2.49 < D 4.0 < A 10.08, B missing      -> C 0, D 50, A 100, B 0
+    #   recency      A 0 < B 59 < D 319 days, C missing       -> A 0, B 50, D 100, C 0
+    #   complaints   C 0 = D 0 < A 1 < B 3                    -> C 0, D 0, A 66.7, B 100
+    #   satisfaction A 5 alone: a lone value scores 50; the others missing -> 0
+    #   referrals    missing for everyone                     -> 0
+    # Totals, equal weights: A 416.7 / 7 = 59.5, B 250 / 7 = 35.7, C 0, D 216.7 / 7 = 31.0
+    names = ["referrals", "satisfaction", "complaints", "recency", "tenure", "frequency",
+             "spend"]
+    card = segments(indicators=[Indicator(name=n, weight=1, method="percentile")
+                                for n in names])
+    expected = {  # spend, frequency, tenure, recency, complaints, satisfaction, referrals, score
+        "A": [100, 100, 100, 0, 66.7, 50, 0, 59.5],
+        "B": [66.7, 33.3, 0, 50, 100, 0, 0, 35.7],
+        "C": [0, 0, 0, 0, 0, 0, 0, 0],
+        "D": [33.3, 33.3, 50, 100, 0, 0, 0, 31.0],
+    }
+    for member, scores in expected.items():
+        assert card.loc[member, SCORES].tolist() == pytest.approx(scores), member
+
+
 def test_missing_measure_gets_missing_score():
     # satisfaction is missing without a rated complaint in the window
     indicator = Indicator(name="satisfaction", weight=1, method="linear", low=1, high=5,
@@ -377,6 +400,16 @@ def test_tenure_is_days_since_joining(joined, tenure):
     card = segments(members({"A": joined}), NO_TRANSACTIONS, NO_COMPLAINTS,
                     indicators=indicators)
     assert card.loc["A", "score_tenure"] == tenure
+
+
+def test_a_blank_join_date_scores_tenure_as_missing():
+    # not as 0 years: a club may give a member whose join date it lacks the benefit of
+    # the doubt (the contract: blank join_date = missing)
+    indicators = [Indicator(name="tenure", weight=1, method="linear", low=0, high=10,
+                            missing_score=40)]
+    card = segments(members({"A": None, "B": "2025-06-30"}), NO_TRANSACTIONS, NO_COMPLAINTS,
+                    indicators=indicators)
+    assert card["score_tenure"].to_dict() == {"A": 40.0, "B": 0.0}
 
 
 # --- tiers ----------------------------------------------------------------------------------
