@@ -65,20 +65,28 @@ create or replace macro any_timestamp(t) as coalesce(
     case when regexp_full_match(t, '\d{3,5}(?:\.\d+)?') then
         timestamp '1899-12-30' + to_microseconds((round(t::double * 86400) * 1000000)::bigint)
     end);
--- The ISO forms most exports use go through strptime (fast); what it refuses, through the
--- patterns above (it accepts nothing they would refuse). strptime stops at the first of
--- `forms` that fits, and a form with a time never fits a date alone nor the reverse, so
--- the order changes no result, only the time: timestamps try the forms with a time
--- first, dates the date alone (a failed form cost 1 s per million values).
-create or replace macro parse_when(t, forms) as list_transform(
-    [coalesce(try_strptime(t, forms), any_timestamp(t))],
-    lambda s: case when s between timestamp '1900-01-01' and timestamp '2100-12-31' then s end)[1];
+-- The forms most exports use go through strptime (fast): the ISO ones and the dates
+-- `1990/5/3`, `1990.5.3`, `1990年5月3日`, and the compact `19900503` (checked for eight
+-- digits: strptime's `%Y%m%d` alone also reads seven). What it refuses goes through the
+-- patterns above (they accept everything it does, the same), but for an ISO date, which
+-- no form fits once strptime refused it (2023-02-30): the patterns cost as much for the
+-- few rows that need them as for every row. strptime stops at the first of `forms` that
+-- fits, and a form with a time never fits a date alone nor the reverse, so the order
+-- changes no result, only the time: timestamps try the forms with a time first, dates
+-- the date alone (a failed form cost 1 s per million values).
+create or replace macro parse_when(t, forms) as case when t is not null then list_transform(
+    [coalesce(
+        try_strptime(t, forms),
+        case when regexp_full_match(t, '\d{8}') then try_strptime(t, '%Y%m%d')
+             when not regexp_full_match(t, '\d{4}-\d\d-\d\d') then any_timestamp(t) end)],
+    lambda s: case when s between timestamp '1900-01-01' and timestamp '2100-12-31' then s end)[1]
+end;
 
-create or replace macro parse_timestamp(t) as
-    parse_when(t, ['%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M', '%Y-%m-%d']);
+create or replace macro parse_timestamp(t) as parse_when(
+    t, ['%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M', '%Y-%m-%d', '%Y/%m/%d', '%Y.%m.%d', '%Y年%m月%d日']);
 
-create or replace macro parse_date(t) as
-    date_trunc('day', parse_when(t, ['%Y-%m-%d', '%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M']));
+create or replace macro parse_date(t) as date_trunc('day', parse_when(
+    t, ['%Y-%m-%d', '%Y/%m/%d', '%Y.%m.%d', '%Y年%m月%d日', '%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M']));
 
 -- Amounts in CNY: currency signs and 元, thousands separated by commas or by spaces
 -- (one kind per amount, always groups of three), `(12.50)` negative; to the cent.

@@ -79,6 +79,9 @@ def test_timestamp_forms(text, expected):
         "2026-03-31 23:59:60",  # a leap second would roll over into 1 April
         "2026-03-05 24:00:00",  # no hour 24
         "2026-3-5 10:00:60",  # leap seconds only in the zero-padded ISO form
+        "1990503",  # seven digits are no compact date (strptime's %Y%m%d would read them)
+        "2023/2/30",  # the other forms strptime reads are checked as strictly
+        "2023年2月29日",
     ],
 )
 def test_impossible_dates_quarantine_a_required_date(text):
@@ -90,6 +93,29 @@ def test_impossible_dates_quarantine_a_required_date(text):
 def test_impossible_optional_date_is_dropped_and_the_row_kept():
     row, quarantine = staged("members", "join_date", "2023-02-30")
     assert pd.isna(row["join_date"]) and row["name"] == "王伟"
+    assert quarantine == [(VALUE_DROPPED, "join_date: not a valid date")]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("1990/5/3", pd.Timestamp(1990, 5, 3)),
+        ("1990.05.03", pd.Timestamp(1990, 5, 3)),
+        ("1990年5月3日", pd.Timestamp(1990, 5, 3)),
+        ("1990年5月3号", pd.Timestamp(1990, 5, 3)),
+        ("19900503", pd.Timestamp(1990, 5, 3)),
+        ("1990 / 5 / 3", pd.Timestamp(1990, 5, 3)),  # spaces around the separators
+        ("1990/5/3 10:00", pd.Timestamp(1990, 5, 3)),  # a time of day is dropped
+    ],
+)
+def test_date_forms(text, expected):
+    assert staged_value("members", "join_date", text, "join_date") == expected
+
+
+@pytest.mark.parametrize("text", ["1990503", "1990/2/29", "1990.13.1", "0000-00-00"])
+def test_impossible_dates_are_dropped_in_every_form(text):
+    row, quarantine = staged("members", "join_date", text)
+    assert pd.isna(row["join_date"])
     assert quarantine == [(VALUE_DROPPED, "join_date: not a valid date")]
 
 
