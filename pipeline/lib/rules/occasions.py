@@ -56,7 +56,11 @@ def requests(
                       "occasion_date": pd.to_datetime(anniversaries["anniversary_date"])}),
         pd.DataFrame({"member_id": ids, "kind": "newsletter", "occasion_date": edition_start}),
     ]
+    greeted_kinds = set()
     for festival in festivals.itertuples(index=False):
+        if festival.kind in greeted_kinds:  # one request per member and kind
+            continue
+        greeted_kinds.add(festival.kind)
         greeted = ids
         key = festival.kind.removeprefix("festival-")
         if key in min_age:
@@ -64,10 +68,13 @@ def requests(
             greeted = ids[old_enough.fillna(False).astype(bool).to_numpy()]
         parts.append(pd.DataFrame({"member_id": greeted, "kind": festival.kind,
                                    "occasion_date": pd.Timestamp(festival.date)}))
+    # Two anniversaries of one kind cannot fall in one month; keep one row per kind
+    # anyway. Only those parts can repeat a pair (member ids are unique, and each other
+    # part has a kind of its own): deduplicating the whole list cost 0.4 s at a million.
+    parts[:2] = [part.drop_duplicates(["member_id", "kind"]) for part in parts[:2]]
     result = pd.concat(parts, ignore_index=True)
     result["occasion_date"] = result["occasion_date"].astype("datetime64[us]")
-    # Two anniversaries of one kind cannot fall in one month; keep one row per kind anyway.
-    return result.drop_duplicates(["member_id", "kind"]).reset_index(drop=True)
+    return result
 
 
 def send_on(occasion: date, as_of: date) -> date:

@@ -27,11 +27,15 @@ def test_greeting_festivals_by_key(keys, expected):
 
 
 def test_requests_one_row_per_member_and_kind():
-    birthdays = pd.DataFrame({"member_id": ["M1"], "birthday": [date(2026, 9, 3)]})
-    anniversaries = pd.DataFrame({"member_id": ["M2"], "anniversary_date": [date(2026, 9, 9)],
-                                  "kind": ["ownership"]})
-    wanted = requests(MEMBERS, birthdays, anniversaries,
-                      greeting_festivals(FESTIVALS, ["mid-autumn"]), pd.Timestamp(2026, 9, 1))
+    # a birthday, an anniversary and a festival each listed twice still ask once
+    birthdays = pd.DataFrame({"member_id": ["M1", "M1"],
+                              "birthday": [date(2026, 9, 3), date(2026, 9, 3)]})
+    anniversaries = pd.DataFrame({"member_id": ["M2", "M2"],
+                                  "anniversary_date": [date(2026, 9, 9), date(2026, 9, 9)],
+                                  "kind": ["ownership", "ownership"]})
+    festival = greeting_festivals(FESTIVALS, ["mid-autumn"])
+    wanted = requests(MEMBERS, birthdays, anniversaries, pd.concat([festival, festival]),
+                      pd.Timestamp(2026, 9, 1))
     assert sorted(zip(wanted["member_id"], wanted["kind"])) == [
         ("M1", "birthday"), ("M1", "festival-mid-autumn"), ("M1", "newsletter"),
         ("M2", "anniversary-ownership"), ("M2", "festival-mid-autumn"), ("M2", "newsletter"),
