@@ -134,7 +134,11 @@ def solar_term_date(year: int, name: str) -> date:
     """The Gregorian date in `year` of a solar term such as 清明 or 冬至 (Beijing time)."""
     if name not in SOLAR_TERMS:
         raise ValueError(f"unknown solar term {name!r}; expected one of {', '.join(SOLAR_TERMS)}")
-    day = date(year, 1, 1)  # never itself a term: 小寒 falls on 5-7 January
+    # Terms come every 14.7-15.7 days from 小寒 (5-7 January), within two days of 6
+    # January + 15.22 days each: six days before that lies after the term before it, so
+    # the first term found is the one asked for (walking from 1 January through every
+    # term before it cost a quarter of a second for 清明).
+    day = date(year, 1, 6) + timedelta(days=round(15.22 * SOLAR_TERMS.index(name)) - 6)
     for _ in SOLAR_TERMS:
         term = Solar.fromYmd(day.year, day.month, day.day).getLunar().getNextJieQi(True)
         solar = term.getSolar()

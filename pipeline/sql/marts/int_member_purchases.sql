@@ -24,7 +24,7 @@
 -- cent).
 with
 
-transactions as (
+transactions as not materialized (
     select txn_id, member_id, txn_at::timestamp as txn_at, amount_cny::double as amount_cny
     from stg_transactions
 ),

@@ -126,6 +126,12 @@ def test_lunar_to_solar_rejects_missing_days(args, message):
         (2025, "清明", date(2025, 4, 4)),
         (2025, "冬至", date(2025, 12, 21)),  # 冬至 of lunar 2025's table falls in Dec 2025
         (2026, "小寒", date(2026, 1, 5)),  # the first term of the Gregorian year
+        # terms across the year, where the uneven spacing moves them most
+        (2021, "立春", date(2021, 2, 3)),
+        (2020, "夏至", date(2020, 6, 21)),
+        (2024, "小暑", date(2024, 7, 6)),
+        (2023, "秋分", date(2023, 9, 23)),
+        (2023, "大雪", date(2023, 12, 7)),
     ],
 )
 def test_solar_term_date(year, name, expected):
