@@ -23,6 +23,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipeline.lib.documents.glyphs import unprintable
@@ -206,25 +207,44 @@ def stage(
             columns.append("null::varchar as member_id")
         con.execute("create temp view staged as select * exclude (reasons), "
                     + ", ".join(columns) + f" from checked where {problems}")
+        # ... and the export's text of those rows only: quarantine.sql quotes their values,
+        # and finding a few lines among all of them in DuckDB read every column of every
+        # row (0.4 s of CPU for 7 million transactions, against 0.03 s here).
+        lines = con.sql("select source_line from staged").to_arrow_table()["source_line"]
+        con.unregister("raw")
+        con.register("raw", text.filter(pc.is_in(text["_line"], value_set=lines)))
         quarantine = con.execute(sql_text("staging/quarantine"),
                                  {"table": table.name, "file": source}).df()
         con.unregister("raw")
         del text
         pa.default_memory_pool().release_unused()  # the text, before the rows are written
-        rows = con.sql(
-            "select * exclude (is_quarantined, reasons"
-            + (", extra_problems" if table.extra_columns else "") + ") "
-            "from checked where not is_quarantined"
-            + ("" if _in_file_order(con) else " order by source_line"))
+        rows = ("select * exclude (is_quarantined, reasons"
+                + (", extra_problems" if table.extra_columns else "") + ") "
+                "from checked where not is_quarantined"
+                + ("" if _in_file_order(con) else " order by source_line"))
         frame = None
         if rows_file is None:
-            frame = _typed(rows.to_arrow_table(), table)
+            frame = _typed(con.sql(rows).to_arrow_table(), table)
         else:
-            rows.to_parquet(str(rows_file))
+            _write_parquet(con, rows, rows_file)
     quarantine = pd.concat([ignored, quarantine.astype(empty_quarantine().dtypes)],
                            ignore_index=True)
     return Staged(table.name, frame, quarantine, rows_read, source, encoding,
                   rows_file=rows_file)
+
+
+# Values a Parquet column chunk may hold in a dictionary before the writer falls back to
+# writing them plainly. DuckDB's default collects far more before it gives up on a column
+# of ids: writing 7 million transactions took 2.05 s, against 1.7 s with this limit, and
+# the file is the same size (the ids, amounts and times are written plainly either way).
+_DICTIONARY_SIZE_LIMIT = 1000
+
+
+def _write_parquet(con: duckdb.DuckDBPyConnection, query: str, path: Path) -> None:
+    """The rows of `query` as a Parquet file at `path` (our own file in the work folder)."""
+    target = str(path).replace("'", "''")
+    con.execute(f"copy ({query}) to '{target}' "
+                f"(format parquet, dictionary_size_limit {_DICTIONARY_SIZE_LIMIT})")
 
 
 def _with_reasons_text(model: str, reasons: list[str]) -> str:

@@ -125,14 +125,18 @@ def test_staged_rows_files_hold_the_staged_columns_only(tmp_path, exports, membe
     and the source line, without the reasons staging kept beside them."""
     known = pd.Index(members.frame["member_id"])
     checked = set()
+    folder = tmp_path / "the club's run"  # a quote in the output folder is only a name
+    folder.mkdir()
     for name, table in TABLES.items():
-        rows_file = tmp_path / f"{name}.parquet"
+        rows_file = folder / f"{name}.parquet"
         if ingest_table(exports, table, known, AS_OF, rows_file).source is None:
             continue  # an optional export the folder does not have: nothing is written
         names = set(pq.ParquetFile(rows_file).schema_arrow.names)
         staged = set(empty_staged_frame(table).columns)
         # members also carry the salutation staging derives for the letters
         assert staged <= names and names - staged <= {"salutation"}, name
+        assert pq.ParquetFile(rows_file).metadata.num_rows == ingest_table(
+            exports, table, known, AS_OF).rows_loaded, name
         checked.add(name)
     assert checked == {"members", "transactions", "complaints", "contacts", "events"}
 
