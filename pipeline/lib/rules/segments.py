@@ -39,8 +39,8 @@ RFM_MODEL = "marts/int_rfm"
 # The purchases query (`int_member_purchases.sql`) is the step's one aggregation of the
 # transactions: six million purchases at 1,000,000 members. Beyond this limit DuckDB
 # spills what does not fit to a temporary folder; a million members stay under it (the
-# segments function peaks at 1.4 GiB with or without it, the step alone at 1.6 GiB), a
-# larger club would not. A query that cannot fit what DuckDB never spills runs again
+# query's buffers peak at about 550 MB, the step alone at 1.3 GiB), a larger club would
+# not. A query that cannot fit what DuckDB never spills runs again
 # without the limit.
 SEGMENTS_MEMORY = "1200MB"
 CHURN_MODEL = "marts/churn_risk"
