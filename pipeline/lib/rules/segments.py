@@ -40,8 +40,7 @@ RFM_MODEL = "marts/int_rfm"
 # transactions: six million purchases at 1,000,000 members. Beyond this limit DuckDB
 # spills what does not fit to a temporary folder; a million members stay under it (the
 # query's buffers peak at about 550 MB, the step alone at 1.3 GiB), a larger club would
-# not. A query that cannot fit what DuckDB never spills runs again
-# without the limit.
+# not. A query that cannot fit what DuckDB never spills runs again without the limit.
 SEGMENTS_MEMORY = "1200MB"
 CHURN_MODEL = "marts/churn_risk"
 MOVEMENT_MODEL = "marts/agg_segment_movement"

@@ -1,6 +1,10 @@
 -- Macros of the mart models (`warehouse.query` loads them into every connection).
 -- Grain: one value.
 
+-- Where `raw` lies between `low` (0) and `high` (1), capped at both ends.
+create or replace macro range_share(raw, low, high) as
+    least(greatest((raw - low) / (high - low), 0::double), 1::double);
+
 -- A scorecard measure's score 0-100 under its indicator `line` (a row of `indicators`:
 -- method, low, high, missing_score); NULL when the measure is not configured. `below`
 -- and `known` (percentile only): the members with a value strictly lower, and with any.
@@ -11,12 +15,8 @@ create or replace macro indicator_score(raw, line, below, known) as case
     when raw is null then line.missing_score
     when line.method = 'percentile' and known <= 1 then 50::double
     when line.method = 'percentile' then 100::double * below / (known - 1)
-    when line.method = 'linear'
-        then 100::double * least(greatest((raw - line.low) / (line.high - line.low), 0::double),
-                                 1::double)
-    else 100::double
-        * (1::double - least(greatest((raw - line.low) / (line.high - line.low), 0::double),
-                             1::double))
+    when line.method = 'linear' then 100::double * range_share(raw, line.low, line.high)
+    else 100::double * (1::double - range_share(raw, line.low, line.high))
 end;
 
 -- Where a scorecard measure's window starts: `months` before the cut-off moment, or 12

@@ -120,7 +120,8 @@ lines as (
 ),
 
 -- The measure at each position of the indicators' order, as its index into a member's
--- list of weighted scores (`scorecard.weighted`); NULL past the last indicator.
+-- list of weighted scores (`scorecard.weighted`, which lists the measures in the order of
+-- `measure_names`); NULL past the last indicator.
 positions as (
     select
         any_value(list_position(measure_names, name)) filter (where position = 0) as p0,

@@ -55,13 +55,12 @@ create or replace macro stamp_of(t, p) as
                                coalesce(nullif(p.minute, ''), '0'),
                                coalesce(nullif(p.second, ''), '0')));
 
--- Dates and timestamps in every form CRMs export, and Excel serial day numbers (1900
--- date system, to the second); years outside 1900..2100 are not a member's dates.
+-- Dates and timestamps in the forms `date_parts` reads, and Excel serial day numbers
+-- (1900 date system, to the second): what `parse_when` hands on when strptime refuses a
+-- value (the compact `19900503` never comes here).
 -- (`list_transform([x], lambda p: ...)[1]` binds x once where it is used several times.)
 create or replace macro any_timestamp(t) as coalesce(
     list_transform([date_parts(t)], lambda p: case when p.year <> '' then stamp_of(t, p) end)[1],
-    list_transform([compact_parts(t)], lambda p: case when p.year <> '' then
-        try(make_timestamp(p.year::int, p.month::int, p.day::int, 0, 0, 0)) end)[1],
     case when regexp_full_match(t, '\d{3,5}(?:\.\d+)?') then
         timestamp '1899-12-30' + to_microseconds((round(t::double * 86400) * 1000000)::bigint)
     end);
@@ -73,7 +72,8 @@ create or replace macro any_timestamp(t) as coalesce(
 -- few rows that need them as for every row. strptime stops at the first of `forms` that
 -- fits, and a form with a time never fits a date alone nor the reverse, so the order
 -- changes no result, only the time: timestamps try the forms with a time first, dates
--- the date alone (a failed form cost 1 s per million values).
+-- the date alone (a failed form cost 1 s per million values). Years outside 1900..2100
+-- are not a member's dates.
 create or replace macro parse_when(t, forms) as case when t is not null then list_transform(
     [coalesce(
         try_strptime(t, forms),
