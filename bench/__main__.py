@@ -12,7 +12,9 @@ the sizes in BENCH_E2E (default 5,000) `clubpress run` end to end, and for BENCH
 (default 5,000) the pipeline's print steps against WeasyPrint's floor in the same run
 (bench.printing: `print_plan` and the shards on one core and on every core, as ratios to
 the plain page and to WeasyPrint alone on the same HTML). Results also go to
-bench/results/latest.json. Fails at once when HarfBuzz subsetting is missing.
+bench/results/latest.json. At 1,000,000 members it then checks the data steps' targets
+(ingest plus marts under 30 s of step time, the largest step under 2 GiB alone) and
+fails when one is missed. Fails at once when HarfBuzz subsetting is missing.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ PRINT = [int(s) for s in os.environ.get("BENCH_PRINT", "5000").split(",") if s]
 AS_OF = "2026-11-20"
 WORK = PATHS.output / ".bench"
 MART_STEPS = set(MARTS) | {"contact_plan"}
+# The data steps' targets at a million members (issue 15): (figure, limit, unit).
+TARGET_MEMBERS = 1_000_000
+TARGETS = [("ingest_and_marts_seconds", 30, "s"), ("isolated_peak_mib", 2048, "MiB")]
 
 
 def require_harfbuzz_subset() -> None:
@@ -192,6 +197,23 @@ def main() -> None:
     target = Path(__file__).parent / "results"
     target.mkdir(exist_ok=True)
     (target / "latest.json").write_text(json.dumps(results, indent=2) + "\n", "utf-8")
+    missed = check_targets(results)
+    if missed:
+        sys.exit(f"bench: {missed} target(s) missed")
+
+
+def check_targets(results: list[dict]) -> int:
+    """Print each target of the million-member size as met or missed; the number missed
+    (none when that size was not measured)."""
+    measured = [r for r in results if r["members"] == TARGET_MEMBERS]
+    missed = 0
+    for r in measured:
+        for key, limit, unit in TARGETS:
+            met = r[key] < limit
+            missed += not met
+            print(f"target at {TARGET_MEMBERS:,} members: {key} {r[key]:,} {unit} "
+                  f"< {limit:,} {unit}: {'met' if met else 'MISSED'}")
+    return missed
 
 
 if __name__ == "__main__":
